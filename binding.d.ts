@@ -1,0 +1,50 @@
+// Types of the native addon (build/Release/sparse_attention.node). Internal: the public API
+// is lib/; these functions trust lib/ for validation and only re-check sizes and pointers.
+
+/** 0 float32, 1 float16, 2 bfloat16, 3 int32 */
+export type NativeDType = 0 | 1 | 2 | 3;
+
+/** A block of pooled device memory; release() returns it to the pool now. */
+export declare class DeviceBuffer {
+  private constructor();
+  static allocate(device: number, bytes: number): DeviceBuffer; // throws code NO_DEVICE / OUT_OF_MEMORY
+  release(): void;
+}
+
+/** The native side of an AbortSignal. */
+export declare class CancelToken {
+  constructor();
+  cancel(): void;
+}
+
+/** A tensor as the addon reads it: host data on the CPU (device -1) or a device buffer. */
+export interface NativeTensor {
+  dtype: NativeDType;
+  shape: readonly number[];
+  device: number;
+  host?: Float32Array | Int32Array | Uint16Array;
+  buffer?: DeviceBuffer;
+}
+
+export interface NativeBackendInfo {
+  compiledWithCuda: boolean;
+  cudaRuntimeVersion?: string;
+  devices: Array<{ index: number; name: string; totalMemory: number }>;
+}
+
+export interface Binding {
+  DeviceBuffer: typeof DeviceBuffer;
+  CancelToken: typeof CancelToken;
+  backendInfo(): NativeBackendInfo;
+  memoryStats(): { cudaLiveBytes: number; cudaCachedBytes: number };
+  emptyCache(): void;
+  copyTensor(src: NativeTensor, dst: NativeTensor, cancel?: CancelToken): Promise<void>;
+  axialPositionEncoding(
+    w0: NativeTensor, w1: NativeTensor, positionIds: NativeTensor | null, out: NativeTensor,
+    opts: { layout: 'reformer' | 'seed' }, cancel?: CancelToken,
+  ): Promise<void>;
+  denseAttention(
+    q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor,
+    opts: { scale: number; causal: boolean }, cancel?: CancelToken,
+  ): Promise<void>;
+}

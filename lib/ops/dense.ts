@@ -1,0 +1,42 @@
+import { native } from '../native.js';
+import { runNative } from '../run.js';
+import { Tensor } from '../tensor.js';
+import {
+  checkBoolean, checkFinite, checkOptions, checkSameDevice, checkShapeEquals, checkSignal, checkTensor, FLOAT_DTYPES,
+} from '../validate.js';
+
+export interface DenseAttentionOptions {
+  /** Multiplies q·k; default 1/sqrt(D). */
+  scale?: number;
+  /** Query i sees keys j <= i only. */
+  causal?: boolean;
+  signal?: AbortSignal;
+}
+
+const FN = 'denseAttention';
+
+/**
+ * Full softmax attention: q [B,H,Lq,D], k and v [B,H,Lk,D] -> [B,H,Lq,D]. Tiled with an online
+ * softmax: memory stays O(L·D) whatever the length.
+ */
+export async function denseAttention(q: Tensor, k: Tensor, v: Tensor, opts?: DenseAttentionOptions): Promise<Tensor> {
+  checkTensor(FN, 'q', q, { rank: 4, dtypes: FLOAT_DTYPES });
+  checkTensor(FN, 'k', k, { rank: 4, dtypes: FLOAT_DTYPES });
+  checkTensor(FN, 'v', v, { rank: 4, dtypes: FLOAT_DTYPES });
+  const o = checkOptions(FN, opts, ['scale', 'causal', 'signal']);
+  const [B, H, , D] = q.shape as [number, number, number, number];
+  const Lk = k.shape[2]!;
+  checkShapeEquals(FN, 'k', k, [B, H, Lk, D], '[B,H,Lk,D] of q');
+  checkShapeEquals(FN, 'v', v, k.shape, 'k.shape');
+  if (k.dtype !== q.dtype) throw new TypeError(`${FN}: k.dtype '${k.dtype}' must equal q.dtype '${q.dtype}'`);
+  if (v.dtype !== q.dtype) throw new TypeError(`${FN}: v.dtype '${v.dtype}' must equal q.dtype '${q.dtype}'`);
+  if (Lk === 0 && q.shape[2]! > 0) throw new RangeError(`${FN}: k.shape ${JSON.stringify(k.shape)} must have at least one key`);
+  checkSameDevice(FN, { q, k, v });
+  const scale = o.scale === undefined ? 1 / Math.sqrt(D) : checkFinite(FN, 'opts.scale', o.scale);
+  const causal = o.causal === undefined ? false : checkBoolean(FN, 'opts.causal', o.causal);
+  const signal = checkSignal(FN, o.signal);
+  const nq = q._native(FN, 'q'), nk = k._native(FN, 'k'), nv = v._native(FN, 'v');
+  return runNative(FN, signal, () => Tensor._allocate(q.dtype, q.shape, q._deviceIndex), (out, cancel) =>
+    native.denseAttention(nq, nk, nv, out._native(FN, 'out'), { scale, causal }, cancel),
+  );
+}

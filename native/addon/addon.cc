@@ -1,0 +1,34 @@
+// Module entry: registers the classes and functions of the binding (see binding.d.ts).
+#include <napi.h>
+
+#include "addon/cancel_token.h"
+#include "addon/device_buffer.h"
+#include "addon/instance_data.h"
+#include "addon/ops.h"
+
+namespace sa::addon {
+
+InstanceData& instanceData(Napi::Env env) { return *env.GetInstanceData<InstanceData>(); }
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new InstanceData());
+  DeviceBuffer::define(env, exports);
+  CancelToken::define(env, exports);
+  exports.Set("backendInfo", Napi::Function::New<backendInfo>(env, "backendInfo"));
+  exports.Set("memoryStats", Napi::Function::New<memoryStats>(env, "memoryStats"));
+  exports.Set("emptyCache", Napi::Function::New<emptyCache>(env, "emptyCache"));
+  exports.Set("copyTensor", Napi::Function::New<copyTensor>(env, "copyTensor"));
+  exports.Set("axialPositionEncoding", Napi::Function::New<axialPositionEncoding>(env, "axialPositionEncoding"));
+  exports.Set("denseAttention", Napi::Function::New<denseAttention>(env, "denseAttention"));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace sa::addon
+
+static Napi::Object initModule(Napi::Env env, Napi::Object exports) { return sa::addon::init(env, exports); }
+
+NODE_API_MODULE(sparse_attention, initModule)

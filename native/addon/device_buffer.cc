@@ -1,0 +1,61 @@
+#include "addon/device_buffer.h"
+
+#include "addon/errors.h"
+#include "addon/instance_data.h"
+
+namespace sa::addon {
+
+void DeviceBuffer::define(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(env, "DeviceBuffer",
+                                    {InstanceMethod<&DeviceBuffer::release>("release"),
+                                     StaticMethod<&DeviceBuffer::allocate>("allocate")});
+  instanceData(env).deviceBufferCtor = Napi::Persistent(ctor);
+  exports.Set("DeviceBuffer", ctor);
+}
+
+// new DeviceBuffer() is only reachable through DeviceBuffer.allocate(device, bytes).
+DeviceBuffer::DeviceBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceBuffer>(info) {}
+
+Napi::Value DeviceBuffer::allocate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    throwTypeError(env, "DeviceBuffer.allocate(device, bytes): expected two numbers");
+  const int device = info[0].As<Napi::Number>().Int32Value();
+  const double bytes = info[1].As<Napi::Number>().DoubleValue();
+  if (!(bytes >= 0) || bytes > 9.0e15) throwRangeError(env, "DeviceBuffer.allocate: bad byte count");
+#ifdef SA_WITH_CUDA
+  if (device < 0 || device >= cuda::deviceCount())
+    throwCoded(env, "NO_DEVICE", "no CUDA device cuda:" + std::to_string(device) + " (found " +
+                                     std::to_string(cuda::deviceCount()) + ")");
+  cuda::Block block;
+  try {
+    block = cuda::allocate(device, size_t(bytes));
+  } catch (const KernelError& e) {
+    throw kernelErrorValue(env, e.code(), e.what());
+  }
+  Napi::Object object = instanceData(env).deviceBufferCtor.New({});
+  DeviceBuffer* self = Unwrap(object);
+  self->block_ = std::move(block);
+  self->device_ = device;
+  self->bytes_ = size_t(bytes);
+  Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(self->bytes_));
+  return object;
+#else
+  throwCoded(env, "NO_DEVICE", "this build of sparse-attention has no CUDA support (no CUDA compiler at install)");
+#endif
+}
+
+void DeviceBuffer::drop(Napi::Env env) {
+  if (!block_) return;
+  block_.reset();
+  Napi::MemoryManagement::AdjustExternalMemory(env, -int64_t(bytes_));
+}
+
+Napi::Value DeviceBuffer::release(const Napi::CallbackInfo& info) {
+  drop(info.Env());
+  return info.Env().Undefined();
+}
+
+void DeviceBuffer::Finalize(Napi::Env env) { drop(env); }
+
+}  // namespace sa::addon

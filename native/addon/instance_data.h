@@ -1,0 +1,15 @@
+// Per-environment state of the addon (worker threads each load their own copy).
+#pragma once
+
+#include <napi.h>
+
+namespace sa::addon {
+
+struct InstanceData {
+  Napi::FunctionReference deviceBufferCtor;
+  Napi::FunctionReference cancelTokenCtor;
+};
+
+InstanceData& instanceData(Napi::Env env);
+
+}  // namespace sa::addon

@@ -1,0 +1,15 @@
+// The functions the addon exports; each lives in its own op_*.cc file.
+#pragma once
+
+#include <napi.h>
+
+namespace sa::addon {
+
+Napi::Value backendInfo(const Napi::CallbackInfo& info);
+Napi::Value memoryStats(const Napi::CallbackInfo& info);
+Napi::Value emptyCache(const Napi::CallbackInfo& info);
+Napi::Value copyTensor(const Napi::CallbackInfo& info);
+Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info);
+Napi::Value denseAttention(const Napi::CallbackInfo& info);
+
+}  // namespace sa::addon

@@ -1,0 +1,70 @@
+// Flash-style dense attention on CPU: a tile of queries stays in cache while key/value tiles
+// stream through; scores of one tile at a time, online softmax, float32 throughout.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "cpu/tile_math.h"
+#include "kernels/dense.h"
+
+namespace sa {
+
+namespace {
+
+constexpr int kQueryTile = 64;
+constexpr int kKeyTile = 256;
+
+struct OnlineSoftmaxTile {
+  std::vector<float> scores, acc, rowMax, rowSum;
+  OnlineSoftmaxTile(int rows, int d)
+      : scores(size_t(rows) * kKeyTile), acc(size_t(rows) * d), rowMax(rows), rowSum(rows) {}
+};
+
+void denseQueryTile(const DenseShape& s, const float* q, const float* k, const float* v, float* out, int i0,
+                    OnlineSoftmaxTile& t) {
+  const int m = std::min(kQueryTile, s.Lq - i0), D = s.D;
+  std::fill(t.acc.begin(), t.acc.end(), 0.0f);
+  std::fill(t.rowMax.begin(), t.rowMax.end(), -std::numeric_limits<float>::infinity());
+  std::fill(t.rowSum.begin(), t.rowSum.end(), 0.0f);
+  const int keyEnd = denseKeyEnd(s, i0 + m - 1);
+  for (int j0 = 0; j0 < keyEnd; j0 += kKeyTile) {
+    const int n = std::min(kKeyTile, keyEnd - j0);
+    cpu::gemmNT(m, n, D, q + size_t(i0) * D, D, k + size_t(j0) * D, D, t.scores.data(), kKeyTile);
+    for (int r = 0; r < m; ++r) {
+      float* row = t.scores.data() + size_t(r) * kKeyTile;
+      const int visible = std::max(0, std::min(n, denseKeyEnd(s, i0 + r) - j0));
+      cpu::scaleRow(row, visible, s.scale);
+      std::fill(row + visible, row + n, 0.0f);
+      if (visible == 0) continue;
+      const float newMax = std::max(t.rowMax[r], cpu::rowMax(row, visible));
+      const float correction = std::exp(t.rowMax[r] - newMax);
+      t.rowSum[r] = t.rowSum[r] * correction + cpu::expSumShifted(row, visible, newMax);
+      t.rowMax[r] = newMax;
+      if (correction != 1.0f) cpu::scaleRow(t.acc.data() + size_t(r) * D, D, correction);
+    }
+    cpu::gemmNN(m, D, n, t.scores.data(), kKeyTile, v + size_t(j0) * D, D, t.acc.data(), D);
+  }
+  for (int r = 0; r < m; ++r) {
+    const float* a = t.acc.data() + size_t(r) * D;
+    float* o = out + size_t(i0 + r) * D;
+    const float inv = 1.0f / t.rowSum[r];
+    for (int d = 0; d < D; ++d) o[d] = a[d] * inv;
+  }
+}
+
+}  // namespace
+
+void denseAttentionCpu(const CpuContext& ctx, const DenseShape& s, const float* q, const float* k, const float* v,
+                       float* out) {
+  const int tilesPerHead = (s.Lq + kQueryTile - 1) / kQueryTile;
+  const int64_t heads = int64_t(s.B) * s.H;
+  parallelFor(ctx, heads * tilesPerHead, [&](int64_t task) {
+    OnlineSoftmaxTile tile(kQueryTile, s.D);
+    const int64_t bh = task / tilesPerHead;
+    const int i0 = int(task % tilesPerHead) * kQueryTile;
+    denseQueryTile(s, q + bh * s.Lq * s.D, k + bh * s.Lk * s.D, v + bh * s.Lk * s.D, out + bh * s.Lq * s.D, i0, tile);
+  });
+}
+
+}  // namespace sa

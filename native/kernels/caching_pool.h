@@ -1,0 +1,57 @@
+// A caching allocator: freed blocks are kept and reused; when a request does not fit, the
+// cache is released and the request retried once before failing with OutOfMemory.
+// It knows nothing about CUDA: the raw allocator is injected, so the logic is testable on CPU.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace sa {
+
+class RawAllocator {
+ public:
+  virtual ~RawAllocator() = default;
+  virtual void* allocate(size_t bytes) = 0;  // nullptr when the device is out of memory
+  virtual void release(void* ptr) = 0;
+};
+
+struct PoolStats {
+  uint64_t liveBytes = 0;    // handed out and not yet released
+  uint64_t cachedBytes = 0;  // released, kept for reuse
+  uint64_t rawAllocations = 0;
+  uint64_t reuses = 0;
+};
+
+class CachingPool {
+ public:
+  // limitBytes = 0: no limit beyond what the raw allocator gives.
+  CachingPool(RawAllocator* raw, uint64_t limitBytes);
+  ~CachingPool();
+  CachingPool(const CachingPool&) = delete;
+  CachingPool& operator=(const CachingPool&) = delete;
+
+  // Throws KernelError(OutOfMemory) when the request cannot be met even after emptying the
+  // cache. A zero-byte request returns a valid, distinct block of the minimum size.
+  void* allocate(size_t bytes);
+  void release(void* ptr);
+  void emptyCache();
+  PoolStats stats();
+
+  static size_t roundSize(size_t bytes);
+
+ private:
+  void* takeCached(size_t size);
+  void releaseCacheLocked();
+
+  RawAllocator* raw_;
+  uint64_t limit_;
+  std::mutex mutex_;
+  std::multimap<size_t, void*> cached_;       // size -> block
+  std::unordered_map<void*, size_t> sizes_;   // every block the pool owns -> its size
+  PoolStats stats_;
+};
+
+}  // namespace sa
