@@ -4,7 +4,8 @@ import type { Binding } from '../binding.js';
 
 function load(): Binding {
   const requireAddon = createRequire(import.meta.url);
-  const candidates = ['../../build/Release/sparse_attention.node', '../../build/Debug/sparse_attention.node'];
+  // dist/{esm,cjs}/native.js when installed; lib/native.ts when the tests run the sources.
+  const candidates = ['../../build/Release/sparse_attention.node', '../build/Release/sparse_attention.node'];
   const failures: string[] = [];
   for (const path of candidates) {
     try {

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Native work runs on worker threads; one file at a time keeps timings of the
+    // event-loop tests meaningful on a 2-core machine.
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
