@@ -9,5 +9,6 @@ export default defineConfig({
     // event-loop tests meaningful on a 2-core machine.
     fileParallelism: false,
     pool: 'forks',
+    execArgv: ['--expose-gc'],
   },
 });

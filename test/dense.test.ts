@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { denseAttention, fromHalf, Tensor, toBFloat16, toFloat16 } from '../lib/index.js';
+import { expectClose } from './helpers/compare.js';
+import { forEachDevice, tensorOn } from './helpers/devices.js';
+import { randn } from './helpers/random.js';
+import { denseReference } from './helpers/reference.js';
+
+const CASES: Array<[B: number, H: number, L: number, D: number]> = [
+  [1, 1, 1, 1], [1, 2, 7, 3], [2, 1, 129, 64], [1, 1, 1000, 128], [1, 3, 65, 1],
+];
+
+describe('denseAttention', () => {
+  forEachDevice((device) => {
+    for (const [B, H, L, D] of CASES) {
+      for (const causal of [false, true]) {
+        it(`matches the float64 reference at B=${B} H=${H} L=${L} D=${D}${causal ? ' causal' : ''}`, async () => {
+          const n = B * H * L * D, seed = L * 31 + D;
+          const q = randn(n, seed), k = randn(n, seed + 1), v = randn(n, seed + 2);
+          const out = await denseAttention(
+            await tensorOn(device, q, [B, H, L, D]), await tensorOn(device, k, [B, H, L, D]),
+            await tensorOn(device, v, [B, H, L, D]), { causal },
+          );
+          expect(out.shape).toEqual([B, H, L, D]);
+          expectClose((await out.data()) as Float32Array, denseReference(q, k, v, [B, H, L, L, D], 1 / Math.sqrt(D), causal),
+            device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
+    }
+
+    it('attends across different query and key lengths with a custom scale', async () => {
+      const [B, H, Lq, Lk, D] = [2, 2, 33, 71, 16];
+      const q = randn(B * H * Lq * D, 1), k = randn(B * H * Lk * D, 2), v = randn(B * H * Lk * D, 3);
+      const out = await denseAttention(
+        await tensorOn(device, q, [B, H, Lq, D]), await tensorOn(device, k, [B, H, Lk, D]),
+        await tensorOn(device, v, [B, H, Lk, D]), { scale: 0.37 },
+      );
+      expectClose((await out.data()) as Float32Array, denseReference(q, k, v, [B, H, Lq, Lk, D], 0.37, false), 1e-5);
+    });
+
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      it(`takes ${dtype} inputs and returns ${dtype} within 1e-2 of float32`, async () => {
+        const [B, H, L, D] = [1, 2, 100, 32];
+        const n = B * H * L * D;
+        const convert = dtype === 'float16' ? toFloat16 : toBFloat16;
+        const [q, k, v] = [randn(n, 4), randn(n, 5), randn(n, 6)].map((x) => fromHalf(convert(x), dtype)) as [Float32Array, Float32Array, Float32Array];
+        const half = async (x: Float32Array) => {
+          const t = Tensor.from(convert(x), [B, H, L, D], { dtype });
+          return device === 'cpu' ? t : t.to(device);
+        };
+        const out = await denseAttention(await half(q), await half(k), await half(v), { causal: true });
+        expect(out.dtype).toBe(dtype);
+        const values = fromHalf((await out.data()) as Uint16Array, dtype);
+        expectClose(values, denseReference(q, k, v, [B, H, L, L, D], 1 / Math.sqrt(D), true), 1e-2);
+      });
+    }
+  });
+
+  describe('argument errors', () => {
+    const t = (shape: number[]) => Tensor.from(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    it('names the argument, the expected and the actual shape', async () => {
+      await expect(denseAttention(t([1, 2, 8, 4]), t([1, 2, 8, 3]), t([1, 2, 8, 3]))).rejects.toThrow(
+        'denseAttention: k.shape [1,2,8,3] must equal [B,H,Lk,D] of q [1,2,8,4]',
+      );
+      await expect(denseAttention(t([1, 2, 8, 4]), t([1, 2, 8, 4]), t([1, 2, 9, 4]))).rejects.toThrow(
+        'denseAttention: v.shape [1,2,9,4] must equal k.shape [1,2,8,4]',
+      );
+      await expect(denseAttention(t([2, 8, 4]), t([1, 2, 8, 4]), t([1, 2, 8, 4]))).rejects.toThrow(RangeError);
+    });
+    it('rejects non-tensors, int32 tensors, mixed dtypes and bad options', async () => {
+      const q = t([1, 1, 4, 4]);
+      await expect(denseAttention(q, {} as never, q)).rejects.toThrow(/k must be a Tensor/);
+      const ints = Tensor.from(new Int32Array(16), [1, 1, 4, 4]);
+      await expect(denseAttention(ints, ints, ints)).rejects.toThrow(TypeError);
+      const half = Tensor.from(new Uint16Array(16), [1, 1, 4, 4], { dtype: 'float16' });
+      await expect(denseAttention(q, half, half)).rejects.toThrow(/k.dtype 'float16' must equal q.dtype 'float32'/);
+      await expect(denseAttention(q, q, q, { scale: NaN })).rejects.toThrow(RangeError);
+      await expect(denseAttention(q, q, q, { causal: 1 as never })).rejects.toThrow(TypeError);
+      await expect(denseAttention(q, q, q, { window: 3 } as never)).rejects.toThrow(/unknown option 'window'/);
+      await expect(denseAttention(q, q, q, { signal: 'x' as never })).rejects.toThrow(/signal/);
+    });
+    it('rejects a disposed input with DISPOSED', async () => {
+      const q = t([1, 1, 4, 4]);
+      q.dispose();
+      await expect(denseAttention(q, q, q)).rejects.toMatchObject({ name: 'AttentionError', code: 'DISPOSED' });
+    });
+    it('rejects an aborted signal with ABORTED before any work', async () => {
+      const q = t([1, 1, 4, 4]);
+      await expect(denseAttention(q, q, q, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+    });
+  });
+});

@@ -1,0 +1,67 @@
+// The promises the package makes to a server: the event loop keeps turning during long ops,
+// aborts stop work, and memory stays flat over many calls.
+import { describe, expect, it } from 'vitest';
+import { axialPositionEncoding, denseAttention, memoryStats, Tensor } from '../lib/index.js';
+import { randn } from './helpers/random.js';
+
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+describe('runtime', () => {
+  it('keeps the event loop ticking during a dense op of over a second', async () => {
+    const [B, H, L, D] = [1, 8, 4096, 64];
+    const x = Tensor.from(randn(B * H * L * D, 1), [B, H, L, D]);
+    let worst = 0, last = performance.now(), ticks = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+      ticks++;
+    }, 2);
+    const start = performance.now();
+    let runs = 0;
+    while (performance.now() - start < 1000) {
+      (await denseAttention(x, x, x)).dispose();
+      runs++;
+    }
+    clearInterval(timer);
+    const elapsed = performance.now() - start;
+    expect(elapsed).toBeGreaterThan(1000);
+    expect(ticks).toBeGreaterThan(elapsed / 50);
+    expect(worst, `longest gap between 2 ms ticks: ${worst.toFixed(1)} ms over ${runs} ops`).toBeLessThan(50);
+  });
+
+  it('stops a long CPU op when its signal aborts, and rejects with ABORTED', async () => {
+    const [B, H, L, D] = [1, 16, 4096, 64];
+    const x = Tensor.from(randn(B * H * L * D, 2), [B, H, L, D]);
+    const controller = new AbortController();
+    const start = performance.now();
+    const pending = denseAttention(x, x, x, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toMatchObject({ name: 'AttentionError', code: 'ABORTED' });
+    const full = performance.now();
+    (await denseAttention(x, x, x)).dispose();
+    const fullTime = performance.now() - full;
+    expect(full - start, `aborted after ${(full - start).toFixed(0)} ms; a full run takes ${fullTime.toFixed(0)} ms`).toBeLessThan(fullTime / 2);
+  });
+
+  it('keeps memory flat over 2,000 create/op/dispose cycles', async () => {
+    const cycle = async () => {
+      const x = Tensor.from(randn(2 * 3 * 17 * 8, 3), [2, 3, 17, 8]);
+      const out = await denseAttention(x, x, x, { causal: true });
+      const w = [Tensor.from(randn(8 * 4, 4), [8, 4]), Tensor.from(randn(16 * 4, 5), [16, 4])];
+      const enc = await axialPositionEncoding(w, { length: 100 });
+      for (const t of [x, out, enc, ...w]) t.dispose();
+    };
+    for (let i = 0; i < 3000; i++) await cycle(); // allocator and JIT warm-up
+    collectGarbage();
+    const rssBefore = process.memoryUsage().rss;
+    const statsBefore = memoryStats();
+    for (let i = 0; i < 2000; i++) await cycle();
+    collectGarbage();
+    const growth = (process.memoryUsage().rss - rssBefore) / rssBefore;
+    expect(memoryStats()).toEqual(statsBefore);
+    expect(growth, `RSS grew by ${(growth * 100).toFixed(1)} %`).toBeLessThan(0.05);
+  });
+});
