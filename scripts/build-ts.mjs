@@ -1,5 +1,5 @@
 // Compiles lib/ to dist/esm (ES modules) and derives dist/cjs (CommonJS) from it.
-// In an installed tarball dist/ is already built and TypeScript is absent: nothing to do.
+// An installed tarball ships dist/ built (and no lib/ sources): nothing to do there.
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
+if (!existsSync(join(root, 'tsconfig.json'))) process.exit(0);
 let ts;
 try {
   ts = require('typescript');
