@@ -1,6 +1,7 @@
 #include "addon/cancel_token.h"
 
 #include "addon/instance_data.h"
+#include "addon/type_tag.h"
 
 namespace sa::addon {
 
@@ -10,7 +11,9 @@ void CancelToken::define(Napi::Env env, Napi::Object exports) {
   exports.Set("CancelToken", ctor);
 }
 
-CancelToken::CancelToken(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CancelToken>(info) {}
+CancelToken::CancelToken(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CancelToken>(info) {
+  tagInstance<CancelToken>(info);
+}
 
 Napi::Value CancelToken::cancel(const Napi::CallbackInfo& info) {
   flag_->store(true);

@@ -11,6 +11,7 @@ namespace sa::addon {
 
 class CancelToken : public Napi::ObjectWrap<CancelToken> {
  public:
+  static constexpr napi_type_tag kTypeTag = {0x5a1c'a9ce'11ed'0001ULL, 0x9b3f'27d4'6e58'c201ULL};
   static void define(Napi::Env env, Napi::Object exports);
   explicit CancelToken(const Napi::CallbackInfo& info);
   std::shared_ptr<std::atomic<bool>> flag() const { return flag_; }

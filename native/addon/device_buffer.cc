@@ -2,6 +2,7 @@
 
 #include "addon/errors.h"
 #include "addon/instance_data.h"
+#include "addon/type_tag.h"
 
 namespace sa::addon {
 
@@ -13,16 +14,23 @@ void DeviceBuffer::define(Napi::Env env, Napi::Object exports) {
   exports.Set("DeviceBuffer", ctor);
 }
 
-// new DeviceBuffer() is only reachable through DeviceBuffer.allocate(device, bytes).
-DeviceBuffer::DeviceBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceBuffer>(info) {}
+// DeviceBuffer.allocate(device, bytes) makes the buffers lib/ uses; `new DeviceBuffer()` from JS
+// gives an empty one, which the glue treats like a released buffer.
+DeviceBuffer::DeviceBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceBuffer>(info) {
+  tagInstance<DeviceBuffer>(info);
+}
 
 Napi::Value DeviceBuffer::allocate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
     throwTypeError(env, "DeviceBuffer.allocate(device, bytes): expected two numbers");
-  const int device = info[0].As<Napi::Number>().Int32Value();
+  const double ordinal = info[0].As<Napi::Number>().DoubleValue();
   const double bytes = info[1].As<Napi::Number>().DoubleValue();
-  if (!(bytes >= 0) || bytes > 9.0e15) throwRangeError(env, "DeviceBuffer.allocate: bad byte count");
+  if (!(ordinal >= 0 && ordinal <= 1023) || ordinal != double(int(ordinal)))
+    throwRangeError(env, "DeviceBuffer.allocate: bad device ordinal");
+  if (!(bytes >= 0) || bytes > 9.0e15 || bytes != double(int64_t(bytes)))
+    throwRangeError(env, "DeviceBuffer.allocate: bad byte count");
+  const int device = int(ordinal);
 #ifdef SA_WITH_CUDA
   if (device < 0 || device >= cuda::deviceCount())
     throwCoded(env, "NO_DEVICE", "no CUDA device cuda:" + std::to_string(device) + " (found " +
@@ -41,6 +49,7 @@ Napi::Value DeviceBuffer::allocate(const Napi::CallbackInfo& info) {
   Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(self->bytes_));
   return object;
 #else
+  (void)device;
   throwCoded(env, "NO_DEVICE", "this build of sparse-attention has no CUDA support (no CUDA compiler at install)");
 #endif
 }

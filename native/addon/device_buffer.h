@@ -10,6 +10,7 @@ namespace sa::addon {
 
 class DeviceBuffer : public Napi::ObjectWrap<DeviceBuffer> {
  public:
+  static constexpr napi_type_tag kTypeTag = {0x5a1c'a9ce'11ed'0002ULL, 0x9b3f'27d4'6e58'c202ULL};
   static void define(Napi::Env env, Napi::Object exports);
   explicit DeviceBuffer(const Napi::CallbackInfo& info);
   void Finalize(Napi::Env env) override;

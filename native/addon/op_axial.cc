@@ -1,11 +1,23 @@
 // axialPositionEncoding(w0, w1, positionIds | null, out, { layout }, cancel)
 #include "addon/errors.h"
+#include "addon/op_options.h"
 #include "addon/op_worker.h"
 #include "addon/ops.h"
 #include "addon/tensor_arg.h"
 #include "kernels/axial.h"
 
 namespace sa::addon {
+
+namespace {
+
+AxialLayout layoutOption(Napi::Env env, const Napi::Value& value, const char* op) {
+  const std::string layout = stringOption(requireOptions(value, op), "layout", op);
+  if (layout == "reformer") return AxialLayout::Reformer;
+  if (layout == "seed") return AxialLayout::Seed;
+  throwTypeError(env, "axialPositionEncoding: opts.layout must be 'reformer' or 'seed'");
+}
+
+}  // namespace
 
 Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -16,9 +28,10 @@ Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info) {
   if (w0.rank() != 2 || w1.rank() != 2 || !w0.isFloat() || w1.dtype != w0.dtype)
     throwRangeError(env, "axialPositionEncoding: weights must be two 2-d float tensors of one dtype");
   if (out.rank() != 3 || out.dtype != w0.dtype) throwRangeError(env, "axialPositionEncoding: out must be [B, L, d0 + d1]");
-  AxialShape s{out.dim(0), out.dim(1), w0.dim(0), w0.dim(1), w1.dim(0), w1.dim(1), dtypeSize(w0.dtype), AxialLayout::Reformer};
-  requireShape(env, out, {s.B, s.L, s.d0 + s.d1}, op, "out");
-  if (ids.data) {
+  AxialShape s{out.dim(0), out.dim(1), w0.dim(0), w0.dim(1), w1.dim(0), w1.dim(1), dtypeSize(w0.dtype),
+               layoutOption(env, info[4], op)};
+  requireShape(env, out, {s.B, s.L, int64_t(s.d0) + s.d1}, op, "out");
+  if (ids.present) {
     requireShape(env, ids, {s.B, s.L}, op, "positionIds");
     if (ids.dtype != DType::Int32) throwTypeError(env, "axialPositionEncoding: positionIds must be int32");
     requireDevice(env, ids, w0.device, op, "positionIds");
@@ -27,12 +40,11 @@ Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info) {
   }
   requireDevice(env, w1, w0.device, op, "weights[1]");
   requireDevice(env, out, w0.device, op, "out");
-  Napi::Object opts = info[4].IsObject() ? info[4].As<Napi::Object>() : Napi::Object::New(env);
-  if (opts.Get("layout").IsString() && opts.Get("layout").As<Napi::String>().Utf8Value() == "seed")
-    s.layout = AxialLayout::Seed;
-  const int32_t* positionIds = static_cast<const int32_t*>(ids.data);
+  requireNoOverlap(env, out, {&w0, &w1, &ids}, op);
+  const int32_t* positionIds = ids.present ? static_cast<const int32_t*>(ids.data) : nullptr;
 
-  return scheduleOp(env, op, w0.device, {info[0], info[1], info[2], info[3]}, info[5], [=](const ExecContext& ctx) {
+  return scheduleOp(env, op, w0.device, {w0.owner, w1.owner, ids.owner, out.owner}, info[5], [=](const ExecContext& ctx) {
+    if (int64_t(s.B) * s.L == 0) return;
     if (ctx.device < 0) return axialPositionEncodingCpu(ctx.cpu, s, w0.data, w1.data, positionIds, out.data);
 #ifdef SA_WITH_CUDA
     cuda::Block flag = cuda::allocate(ctx.device, sizeof(int32_t));

@@ -12,8 +12,10 @@ Napi::Value copyTensor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   TensorArg src = tensorArg(info[0], "copy", "src"), dst = tensorArg(info[1], "copy", "dst");
   if (src.bytes() != dst.bytes() || src.dtype != dst.dtype) throwRangeError(env, "copy: src and dst differ in size");
+  requireNoOverlap(env, dst, {&src}, "copy");
   const int device = dst.device >= 0 ? dst.device : src.device;
-  return scheduleOp(env, "copy", device, {info[0], info[1]}, info[2], [src, dst](const ExecContext& ctx) {
+  return scheduleOp(env, "copy", device, {src.owner, dst.owner}, info[2], [src, dst](const ExecContext& ctx) {
+    if (src.bytes() == 0) return;
     if (ctx.device < 0) {
       std::memcpy(dst.data, src.data, src.bytes());
       return;

@@ -1,6 +1,9 @@
 // denseAttention(q, k, v, out, { scale, causal }, cancel)
+#include <cmath>
+
 #include "addon/errors.h"
 #include "addon/host_float.h"
+#include "addon/op_options.h"
 #include "addon/op_worker.h"
 #include "addon/ops.h"
 #include "addon/tensor_arg.h"
@@ -19,17 +22,19 @@ Napi::Value denseAttention(const Napi::CallbackInfo& info) {
   const int Lk = k.dim(2);
   requireShape(env, k, {B, H, Lk, D}, op, "k");
   requireShape(env, v, {B, H, Lk, D}, op, "v");
-  requireShape(env, out, q.shape, op, "out");
+  requireShape(env, out, {B, H, Lq, D}, op, "out");
   for (const TensorArg* t : {&k, &v, &out}) {
     requireDevice(env, *t, q.device, op, "k/v/out");
     if (t->dtype != q.dtype) throwTypeError(env, "denseAttention: q, k, v and out must share a dtype");
   }
+  requireNoOverlap(env, out, {&q, &k, &v}, op);
   if (Lk == 0 && Lq > 0) throwRangeError(env, "denseAttention: k must have at least one key");
-  Napi::Object opts = info[4].IsObject() ? info[4].As<Napi::Object>() : Napi::Object::New(env);
-  DenseShape s{B, H, Lq, Lk, D, 1.0f, opts.Get("causal").ToBoolean().Value()};
-  s.scale = opts.Get("scale").IsNumber() ? opts.Get("scale").As<Napi::Number>().FloatValue() : 1.0f;
+  Napi::Object opts = requireOptions(info[4], op);
+  const double scale = numberOption(opts, "scale", op);
+  if (!std::isfinite(float(scale))) throwRangeError(env, "denseAttention: opts.scale must be a finite float32");
+  const DenseShape s{B, H, Lq, Lk, D, float(scale), booleanOption(opts, "causal", op)};
 
-  return scheduleOp(env, op, q.device, {info[0], info[1], info[2], info[3]}, info[5],
+  return scheduleOp(env, op, q.device, {q.owner, k.owner, v.owner, out.owner}, info[5],
                     [=](const ExecContext& ctx) {
                       if (q.numel == 0) return;
                       if (ctx.device < 0) {

@@ -4,6 +4,7 @@
 
 #include "addon/cancel_token.h"
 #include "addon/errors.h"
+#include "addon/type_tag.h"
 
 namespace sa::addon {
 
@@ -41,6 +42,10 @@ class OpWorker : public Napi::AsyncWorker {
     } catch (const std::exception& e) {
       code_ = ErrorCode::CudaError;
       SetError(std::string(op_) + ": " + e.what());
+    } catch (...) {
+      // Nothing may escape a worker thread: std::terminate would end the process.
+      code_ = ErrorCode::CudaError;
+      SetError(std::string(op_) + ": unknown failure");
     }
   }
 
@@ -63,9 +68,10 @@ class OpWorker : public Napi::AsyncWorker {
 }  // namespace
 
 std::shared_ptr<std::atomic<bool>> cancelFlag(const Napi::Value& token) {
-  if (!token.IsObject()) return nullptr;
-  CancelToken* t = CancelToken::Unwrap(token.As<Napi::Object>());
-  return t ? t->flag() : nullptr;
+  if (token.IsUndefined() || token.IsNull()) return nullptr;
+  CancelToken* t = unwrapTagged<CancelToken>(token);
+  if (!t) throwTypeError(token.Env(), "cancel must be a CancelToken");
+  return t->flag();
 }
 
 Napi::Value scheduleOp(Napi::Env env, const char* op, int device, const std::vector<Napi::Value>& keepAlive,
@@ -73,7 +79,8 @@ Napi::Value scheduleOp(Napi::Env env, const char* op, int device, const std::vec
 #ifndef SA_WITH_CUDA
   if (device >= 0) throwCoded(env, "NO_DEVICE", std::string(op) + ": this build has no CUDA support");
 #endif
-  auto* worker = new OpWorker(env, op, device, cancelFlag(cancel), std::move(task));
+  auto flag = cancelFlag(cancel);
+  auto* worker = new OpWorker(env, op, device, std::move(flag), std::move(task));
   for (const auto& value : keepAlive) worker->keep(value);
   Napi::Promise promise = worker->promise();
   worker->Queue();

@@ -24,8 +24,8 @@ struct ExecContext {
 
 using Task = std::function<void(const ExecContext&)>;
 
-// keepAlive: JS objects (tensor descriptors) whose memory the task reads or writes.
-// cancel: the op's CancelToken argument (undefined for none).
+// keepAlive: the JS objects that own the memory the task reads or writes (TensorArg::owner).
+// cancel: the op's CancelToken argument (undefined or null for none; anything else is a TypeError).
 Napi::Value scheduleOp(Napi::Env env, const char* op, int device, const std::vector<Napi::Value>& keepAlive,
                        const Napi::Value& cancel, Task task);
 

@@ -20,8 +20,9 @@ void axialPositionEncodingCpu(const CpuContext& ctx, const AxialShape& s, const 
                               std::to_string(p) + " must be in [0, " + std::to_string(int64_t(s.n0) * s.n1) + ")");
       AxialRows r = axialRows(p, s.n0, s.n1, s.layout);
       char* dst = static_cast<char*>(out) + row * (row0 + row1);
-      std::memcpy(dst, static_cast<const char*>(w0) + r.r0 * row0, row0);
-      std::memcpy(dst + row0, static_cast<const char*>(w1) + r.r1 * row1, row1);
+      // Zero-width weights may have no memory at all, and memcpy wants valid pointers.
+      if (row0) std::memcpy(dst, static_cast<const char*>(w0) + r.r0 * row0, row0);
+      if (row1) std::memcpy(dst + row0, static_cast<const char*>(w1) + r.r1 * row1, row1);
     }
   });
 }

@@ -1,0 +1,16 @@
+// Reads the options object lib/ passes to an op. lib/ has validated them; a caller bypassing
+// lib/ gets a TypeError for a missing or mistyped option rather than a silent default.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+namespace sa::addon {
+
+Napi::Object requireOptions(const Napi::Value& value, const char* op);
+double numberOption(const Napi::Object& opts, const char* key, const char* op);
+bool booleanOption(const Napi::Object& opts, const char* key, const char* op);
+std::string stringOption(const Napi::Object& opts, const char* key, const char* op);
+
+}  // namespace sa::addon

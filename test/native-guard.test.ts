@@ -1,0 +1,205 @@
+// The native layer trusts lib/ for validation but re-checks what memory safety depends on: a
+// caller that reaches the raw binding with malformed descriptors gets an exception, never a
+// crash, and never an op that reads or writes outside its buffers.
+import { describe, expect, it } from 'vitest';
+import type { NativeTensor } from '../binding.js';
+import { native } from '../lib/native.js';
+import { rng } from './helpers/random.js';
+
+type Descriptor = Record<string, unknown>;
+
+function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function f32(shape: number[]): Descriptor {
+  return { dtype: 0, shape, device: -1, host: new Float32Array(numel(shape)).fill(0.5) };
+}
+
+function i32(shape: number[], values?: number[]): Descriptor {
+  return { dtype: 3, shape, device: -1, host: values ? Int32Array.from(values) : new Int32Array(numel(shape)) };
+}
+
+const as = (d: Descriptor) => d as unknown as NativeTensor;
+
+/** A valid call of each op, as lib/ would make it, with fresh descriptors each time. */
+const VALID = {
+  denseAttention: (): Descriptor[] => [f32([1, 2, 3, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), f32([1, 2, 3, 4])],
+  axialPositionEncoding: (): Descriptor[] => [f32([2, 3]), f32([4, 1]), i32([1, 5], [0, 1, 2, 3, 7]), f32([1, 5, 4])],
+  copyTensor: (): Descriptor[] => [f32([2, 3]), f32([2, 3])],
+} as const;
+type Op = keyof typeof VALID;
+
+const DEFAULT_OPTIONS = { denseAttention: { scale: 0.5, causal: false }, axialPositionEncoding: { layout: 'reformer' }, copyTensor: {} };
+
+function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], cancel?: unknown): Promise<void> {
+  const [a, b, c, d] = args.map((x) => as(x as Descriptor));
+  switch (op) {
+    case 'denseAttention':
+      return native.denseAttention(a!, b!, c!, d!, opts as never, cancel as never);
+    case 'axialPositionEncoding':
+      return native.axialPositionEncoding(a!, b!, c ?? null, d!, opts as never, cancel as never);
+    case 'copyTensor':
+      return native.copyTensor(a!, b!, cancel as never);
+  }
+}
+
+/** Tensor arguments that may be absent: null there is valid. */
+const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2 };
+
+/** Every way a single descriptor can be malformed; each must make any op throw. */
+const DESCRIPTOR_MUTATIONS: Record<string, (d: Descriptor) => unknown> = {
+  'not an object': () => 42,
+  'null': () => null,
+  'a string': () => 'tensor',
+  'missing dtype': ({ dtype: _, ...rest }) => rest,
+  'dtype code -1': (d) => ({ ...d, dtype: -1 }),
+  'dtype code 4': (d) => ({ ...d, dtype: 4 }),
+  'fractional dtype code': (d) => ({ ...d, dtype: 0.5 }),
+  'NaN dtype code': (d) => ({ ...d, dtype: NaN }),
+  'dtype as a string': (d) => ({ ...d, dtype: 'float32' }),
+  'device -2': (d) => ({ ...d, device: -2 }),
+  'fractional device': (d) => ({ ...d, device: -0.5 }),
+  'NaN device': (d) => ({ ...d, device: NaN }),
+  'device 2^40': (d) => ({ ...d, device: 2 ** 40 }),
+  'shape not an array': (d) => ({ ...d, shape: 6 }),
+  'negative dimension': (d) => ({ ...d, shape: [-1, ...(d.shape as number[]).slice(1)] }),
+  'fractional dimension': (d) => ({ ...d, shape: [1.5, ...(d.shape as number[]).slice(1)] }),
+  'NaN dimension': (d) => ({ ...d, shape: [NaN, ...(d.shape as number[]).slice(1)] }),
+  'dimension 2^31': (d) => ({ ...d, shape: [2 ** 31, ...(d.shape as number[]).slice(1)] }),
+  'element count beyond 32 bits': (d) => ({ ...d, shape: [65536, 65536, ...(d.shape as number[]).slice(2)] }),
+  'nine dimensions': (d) => ({ ...d, shape: [1, 1, 1, 1, 1, 1, 1, 1, ...(d.shape as number[])] }),
+  'dimension as a string': (d) => ({ ...d, shape: ['2', ...(d.shape as number[]).slice(1)] }),
+  'one element more than the data': (d) => ({ ...d, shape: [(d.shape as number[])[0]! + 1, ...(d.shape as number[]).slice(1)] }),
+  'host data one element short': (d) => ({ ...d, host: (d.host as Float32Array).subarray(1) }),
+  'host data one element long': (d) => ({ ...d, host: new (d.host as Float32Array).constructor((d.host as Float32Array).length + 1) }),
+  'missing host data': ({ host: _, ...rest }) => rest,
+  'host data as a plain array': (d) => ({ ...d, host: Array.from(d.host as Float32Array) }),
+  'host data of another array type': (d) => ({ ...d, host: new Uint8Array((d.host as Float32Array).byteLength) }),
+  'misaligned bytes': (d) => ({ ...d, host: new Uint8Array((d.host as Float32Array).byteLength + 1).subarray(1) }),
+  'host data as a DataView': (d) => ({ ...d, host: new DataView((d.host as Float32Array).buffer) }),
+  'a device tensor without a buffer': (d) => ({ ...d, device: 0 }),
+  'a CancelToken as device buffer': (d) => ({ ...d, device: 0, buffer: new native.CancelToken() }),
+  'a plain object as device buffer': (d) => ({ ...d, device: 0, buffer: { bytes: 1 << 20 } }),
+  'an empty DeviceBuffer': (d) => ({ ...d, device: 0, buffer: new (native.DeviceBuffer as unknown as new () => object)() }),
+};
+
+function expectThrowsCleanly(run: () => unknown): void {
+  let thrown: unknown;
+  try {
+    const result = run();
+    if (result instanceof Promise) result.catch(() => {});
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, 'the call must throw synchronously').toBeInstanceOf(Error);
+  const e = thrown as Error & { code?: string };
+  expect(e instanceof TypeError || e instanceof RangeError || typeof e.code === 'string', `${e.constructor.name}: ${e.message}`).toBe(true);
+}
+
+describe('native layer guard', () => {
+  describe('malformed tensor descriptors', () => {
+    for (const op of Object.keys(VALID) as Op[]) {
+      const positions = VALID[op]().length;
+      for (const [name, mutate] of Object.entries(DESCRIPTOR_MUTATIONS)) {
+        it(`${op} throws for ${name} in any tensor argument`, () => {
+          for (let i = 0; i < positions; i++) {
+            if (OPTIONAL[op] === i && name === 'null') continue;
+            const args = VALID[op]();
+            args[i] = mutate(args[i]!) as Descriptor;
+            expectThrowsCleanly(() => call(op, args));
+          }
+        });
+      }
+    }
+  });
+
+  describe('shapes inconsistent with each other', () => {
+    const cases: Array<[string, Op, () => Descriptor[]]> = [
+      ['dense k with another head dimension', 'denseAttention', () => [f32([1, 2, 3, 4]), f32([1, 2, 5, 8]), f32([1, 2, 5, 4]), f32([1, 2, 3, 4])]],
+      ['dense v with more keys than k', 'denseAttention', () => [f32([1, 2, 3, 4]), f32([1, 2, 5, 4]), f32([1, 2, 6, 4]), f32([1, 2, 3, 4])]],
+      ['dense out smaller than q', 'denseAttention', () => [f32([1, 2, 3, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), f32([1, 2, 2, 4])]],
+      ['dense out of another rank', 'denseAttention', () => [f32([1, 2, 3, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), f32([2, 3, 4])]],
+      ['dense k with more heads', 'denseAttention', () => [f32([1, 2, 3, 4]), f32([1, 3, 5, 4]), f32([1, 3, 5, 4]), f32([1, 2, 3, 4])]],
+      ['dense q of rank 3', 'denseAttention', () => [f32([2, 3, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), f32([2, 3, 4])]],
+      ['dense with an int32 q', 'denseAttention', () => [i32([1, 2, 3, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), f32([1, 2, 3, 4])]],
+      ['dense with no keys for some queries', 'denseAttention', () => [f32([1, 2, 3, 4]), f32([1, 2, 0, 4]), f32([1, 2, 0, 4]), f32([1, 2, 3, 4])]],
+      ['dense out aliasing q', 'denseAttention', () => { const q = f32([1, 2, 3, 4]); return [q, f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), q]; }],
+      ['dense out overlapping v', 'denseAttention', () => {
+        const v = f32([1, 2, 5, 4]);
+        return [f32([1, 2, 3, 4]), f32([1, 2, 5, 4]), v, { ...f32([1, 2, 3, 4]), host: (v.host as Float32Array).subarray(16, 40) }];
+      }],
+      ['axial out narrower than d0 + d1', 'axialPositionEncoding', () => [f32([2, 3]), f32([4, 1]), i32([1, 5]), f32([1, 5, 3])]],
+      ['axial positionIds of another length', 'axialPositionEncoding', () => [f32([2, 3]), f32([4, 1]), i32([1, 4]), f32([1, 5, 4])]],
+      ['axial positionIds as float32', 'axialPositionEncoding', () => [f32([2, 3]), f32([4, 1]), f32([1, 5]), f32([1, 5, 4])]],
+      ['axial weights of different dtypes', 'axialPositionEncoding', () => [f32([2, 3]), i32([4, 1]), i32([1, 5]), f32([1, 5, 4])]],
+      ['axial weight of rank 3', 'axialPositionEncoding', () => [f32([2, 3, 1]), f32([4, 1]), i32([1, 5]), f32([1, 5, 4])]],
+      ['axial without ids and more positions than the table', 'axialPositionEncoding', () => [f32([2, 3]), f32([4, 1]), null as never, f32([1, 9, 4])]],
+      ['axial without ids and B = 2', 'axialPositionEncoding', () => [f32([2, 3]), f32([4, 1]), null as never, f32([2, 4, 4])]],
+      ['copy between different sizes', 'copyTensor', () => [f32([2, 3]), f32([3, 3])]],
+      ['copy between different dtypes', 'copyTensor', () => [f32([2, 3]), i32([2, 3])]],
+      ['copy onto itself', 'copyTensor', () => { const t = f32([2, 3]); return [t, t]; }],
+    ];
+    for (const [name, op, args] of cases) it(`${op} throws for ${name}`, () => expectThrowsCleanly(() => call(op, args())));
+  });
+
+  describe('options and cancel tokens', () => {
+    it('denseAttention needs a numeric float32 scale and a boolean causal', () => {
+      for (const opts of [null, 7, {}, { scale: '1', causal: false }, { scale: 1 }, { scale: 1, causal: 1 },
+        { scale: NaN, causal: false }, { scale: Infinity, causal: false }, { scale: 1e39, causal: false }])
+        expectThrowsCleanly(() => call('denseAttention', VALID.denseAttention(), opts));
+    });
+    it('axialPositionEncoding needs a known layout', () => {
+      for (const opts of [null, {}, { layout: 'other' }, { layout: 1 }])
+        expectThrowsCleanly(() => call('axialPositionEncoding', VALID.axialPositionEncoding(), opts));
+    });
+    it('rejects anything but a CancelToken as the cancel argument', () => {
+      for (const cancel of [{}, 1, 'x', new (native.DeviceBuffer as unknown as new () => object)(), Object.create(native.CancelToken.prototype)])
+        for (const op of Object.keys(VALID) as Op[]) expectThrowsCleanly(() => call(op, VALID[op](), undefined, cancel));
+    });
+  });
+
+  describe('out-of-range data', () => {
+    it('rejects position ids outside the table without reading outside the weights', async () => {
+      for (const bad of [-1, 8, 2 ** 31 - 1, -(2 ** 31)]) {
+        const args = VALID.axialPositionEncoding();
+        args[2] = i32([1, 5], [0, 1, bad, 3, 4]);
+        await expect(call('axialPositionEncoding', args)).rejects.toThrow(RangeError);
+      }
+    });
+  });
+
+  describe('what an op keeps alive', () => {
+    it('keeps the host memory it reads alive even when the descriptor hands out a fresh array per read', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      const fresh = (shape: number[]): Descriptor => {
+        const d: Descriptor = { dtype: 0, shape, device: -1 };
+        Object.defineProperty(d, 'host', { get: () => new Float32Array(numel(shape)).fill(1), enumerable: true });
+        return d;
+      };
+      const out = f32([1, 4, 64, 32]);
+      const pending = native.denseAttention(as(fresh([1, 4, 64, 32])), as(fresh([1, 4, 256, 32])), as(fresh([1, 4, 256, 32])),
+        as(out), { scale: 0.1, causal: false });
+      for (let i = 0; i < 5; i++) gc?.();
+      await pending;
+      expect(Array.from((out.host as Float32Array).subarray(0, 4))).toEqual([1, 1, 1, 1]);
+    });
+  });
+
+  describe('random malformed calls', () => {
+    it('survives 3,000 calls with randomly malformed descriptors and options', async () => {
+      const next = rng(0x5eed);
+      const mutations = Object.entries(DESCRIPTOR_MUTATIONS);
+      const ops = Object.keys(VALID) as Op[];
+      for (let n = 0; n < 3000; n++) {
+        const op = ops[Math.floor(next() * ops.length)]!;
+        const args = VALID[op]();
+        const i = Math.floor(next() * args.length);
+        const [name, mutate] = mutations[Math.floor(next() * mutations.length)]!;
+        if (OPTIONAL[op] === i && name === 'null') continue;
+        args[i] = mutate(args[i]!) as Descriptor;
+        expectThrowsCleanly(() => call(op, args));
+      }
+    });
+  });
+});
