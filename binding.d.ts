@@ -32,6 +32,21 @@ export interface NativeBackendInfo {
   devices: Array<{ index: number; name: string; totalMemory: number }>;
 }
 
+/**
+ * A step of a pool simulation: allocate bytes, release the block of an earlier allocate step
+ * (nothing if that allocate failed), empty the cache.
+ */
+export type PoolStep = ['allocate', number] | ['release', number] | ['emptyCache'];
+
+export interface PoolSimulation {
+  /** One per step; `block` identifies the simulated device block an allocate got, `bytes` its size. */
+  outcomes: Array<{ ok: boolean; block?: number; bytes?: number; code?: 'OUT_OF_MEMORY' | 'OTHER'; message?: string }>;
+  stats: { liveBytes: number; cachedBytes: number; rawAllocations: number; reuses: number };
+  device: { usedBytes: number; allocations: number; releases: number };
+  /** After every held block is released and the pool destroyed. */
+  deviceAfterTeardown: { usedBytes: number; allocations: number; releases: number };
+}
+
 export interface Binding {
   DeviceBuffer: typeof DeviceBuffer;
   CancelToken: typeof CancelToken;
@@ -47,4 +62,8 @@ export interface Binding {
     q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor,
     opts: { scale: number; causal: boolean }, cancel?: CancelToken,
   ): Promise<void>;
+  /** Test only: the device memory pool's logic over a simulated device of `capacityBytes`. */
+  _poolSimulation(limitBytes: number, capacityBytes: number, steps: readonly PoolStep[]): PoolSimulation;
+  /** Test only: SPARSE_ATTENTION_CUDA_MEMORY_LIMIT's parser; null when `text` is not a byte count. */
+  _parseByteCount(text: string): number | null;
 }

@@ -1,10 +1,12 @@
 #include <cuda_runtime.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
 
 #include "cuda/check.h"
+#include "kernels/byte_count.h"
 #include "kernels/cuda_device.h"
 
 namespace sa::cuda {
@@ -32,16 +34,18 @@ class CudaRawAllocator : public RawAllocator {
   int device_;
 };
 
-// SPARSE_ATTENTION_CUDA_MEMORY_LIMIT caps each device pool (bytes; suffixes k, m, g).
+// SPARSE_ATTENTION_CUDA_MEMORY_LIMIT caps each device pool (bytes; suffixes k, m, g, t). A
+// value that is not a byte count is reported once and ignored rather than failing every
+// allocation of a running service.
 uint64_t memoryLimitFromEnv() {
   const char* text = std::getenv("SPARSE_ATTENTION_CUDA_MEMORY_LIMIT");
   if (!text || !*text) return 0;
-  char* end = nullptr;
-  double value = std::strtod(text, &end);
-  if (end && (*end == 'k' || *end == 'K')) value *= 1024.0;
-  if (end && (*end == 'm' || *end == 'M')) value *= 1024.0 * 1024.0;
-  if (end && (*end == 'g' || *end == 'G')) value *= 1024.0 * 1024.0 * 1024.0;
-  return value > 0 ? uint64_t(value) : 0;
+  uint64_t bytes = 0;
+  if (!parseByteCount(text, &bytes)) {
+    std::fprintf(stderr, "sparse-attention: ignoring SPARSE_ATTENTION_CUDA_MEMORY_LIMIT=%s (expected bytes, e.g. 512m or 2g)\n", text);
+    return 0;
+  }
+  return bytes;
 }
 
 struct DevicePools {

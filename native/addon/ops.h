@@ -12,4 +12,8 @@ Napi::Value copyTensor(const Napi::CallbackInfo& info);
 Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info);
 Napi::Value denseAttention(const Napi::CallbackInfo& info);
 
+// Test-only hooks (testing_hooks.cc).
+Napi::Value poolSimulation(const Napi::CallbackInfo& info);
+Napi::Value parseByteCountHook(const Napi::CallbackInfo& info);
+
 }  // namespace sa::addon

@@ -30,6 +30,7 @@ void* CachingPool::takeCached(size_t size) {
   auto it = cached_.lower_bound(size);
   if (it == cached_.end() || it->first > 2 * size) return nullptr;
   void* ptr = it->second;
+  owned_[ptr].cached = false;
   stats_.cachedBytes -= it->first;
   stats_.liveBytes += it->first;
   stats_.reuses++;
@@ -40,13 +41,15 @@ void* CachingPool::takeCached(size_t size) {
 void CachingPool::releaseCacheLocked() {
   for (auto& entry : cached_) {
     raw_->release(entry.second);
-    sizes_.erase(entry.second);
+    owned_.erase(entry.second);
   }
   cached_.clear();
   stats_.cachedBytes = 0;
 }
 
 void* CachingPool::allocate(size_t bytes) {
+  if (bytes > kMaxRequest)
+    throw KernelError(ErrorCode::OutOfMemory, "out of device memory: cannot allocate " + std::to_string(bytes) + " bytes");
   size_t size = roundSize(bytes);
   std::lock_guard<std::mutex> lock(mutex_);
   if (void* ptr = takeCached(size)) return ptr;
@@ -55,7 +58,7 @@ void* CachingPool::allocate(size_t bytes) {
     bool withinLimit = limit_ == 0 || stats_.liveBytes + stats_.cachedBytes + size <= limit_;
     if (!withinLimit) continue;
     if (void* ptr = raw_->allocate(size)) {
-      sizes_[ptr] = size;
+      owned_[ptr] = Owned{size, false};
       stats_.liveBytes += size;
       stats_.rawAllocations++;
       return ptr;
@@ -70,11 +73,12 @@ void* CachingPool::allocate(size_t bytes) {
 void CachingPool::release(void* ptr) {
   if (!ptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = sizes_.find(ptr);
-  if (it == sizes_.end()) return;
-  stats_.liveBytes -= it->second;
-  stats_.cachedBytes += it->second;
-  cached_.emplace(it->second, ptr);
+  auto it = owned_.find(ptr);
+  if (it == owned_.end() || it->second.cached) return;
+  it->second.cached = true;
+  stats_.liveBytes -= it->second.size;
+  stats_.cachedBytes += it->second.size;
+  cached_.emplace(it->second.size, ptr);
 }
 
 void CachingPool::emptyCache() {

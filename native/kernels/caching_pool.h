@@ -34,13 +34,18 @@ class CachingPool {
   CachingPool& operator=(const CachingPool&) = delete;
 
   // Throws KernelError(OutOfMemory) when the request cannot be met even after emptying the
-  // cache. A zero-byte request returns a valid, distinct block of the minimum size.
+  // cache, or is larger than kMaxRequest. A zero-byte request returns a valid, distinct block
+  // of the minimum size.
   void* allocate(size_t bytes);
+  // Returns a block to the cache. A pointer the pool does not own, or a block already
+  // released, is ignored: caching it twice would hand the same memory to two owners.
   void release(void* ptr);
   void emptyCache();
   PoolStats stats();
 
   static size_t roundSize(size_t bytes);
+  // Larger requests fail at once: no device has that much, and rounding them could overflow.
+  static constexpr size_t kMaxRequest = size_t(1) << 50;
 
  private:
   void* takeCached(size_t size);
@@ -50,7 +55,11 @@ class CachingPool {
   uint64_t limit_;
   std::mutex mutex_;
   std::multimap<size_t, void*> cached_;       // size -> block
-  std::unordered_map<void*, size_t> sizes_;   // every block the pool owns -> its size
+  struct Owned {
+    size_t size;
+    bool cached;
+  };
+  std::unordered_map<void*, Owned> owned_;    // every block the pool owns
   PoolStats stats_;
 };
 
