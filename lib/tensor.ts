@@ -5,12 +5,13 @@ import { AttentionError } from './errors.js';
 import { trackCpuBytes } from './memory.js';
 import { native } from './native.js';
 import { runNative } from './run.js';
-import { describe, shapeText } from './validate.js';
+import { checkOptions, describe, shapeText } from './validate.js';
 
 // Node 20.0-20.3 lack Symbol.dispose; later versions and TypeScript use this same registered symbol.
 (Symbol as { dispose?: symbol }).dispose ??= Symbol.for('nodejs.dispose');
 
 const MAX_ELEMENTS = 2 ** 31 - 1;
+const MAX_RANK = 8; // the native layer's limit
 
 // Forgotten CPU tensors stop counting in memoryStats when collected; device buffers free
 // themselves through their own native finalizer.
@@ -19,10 +20,12 @@ const cpuRegistry = new FinalizationRegistry<number>((bytes) => trackCpuBytes(-b
 /** @internal Validates a shape for `fn`; returns its element count. */
 export function checkShape(fn: string, shape: unknown): number {
   if (!Array.isArray(shape)) throw new TypeError(`${fn}: shape must be an array of integers, got ${describe(shape)}`);
+  if (shape.length > MAX_RANK) throw new RangeError(`${fn}: shape has ${shape.length} dimensions, at most ${MAX_RANK} are supported`);
   let count = 1;
-  for (const d of shape) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
-      throw new RangeError(`${fn}: shape ${describe(shape)} must hold non-negative integers`);
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (typeof d !== 'number') throw new TypeError(`${fn}: shape ${describe(shape)} must hold numbers, got ${describe(d)}`);
+    if (!Number.isInteger(d) || d < 0) throw new RangeError(`${fn}: shape ${describe(shape)} must hold non-negative integers`);
     if (d > MAX_ELEMENTS) throw new RangeError(`${fn}: dimension ${d} of shape ${shapeText(shape)} exceeds 32-bit indexing`);
     count *= d;
   }
@@ -58,24 +61,34 @@ export class Tensor {
   static from(data: Float32Array | Int32Array | Uint16Array, shape: readonly number[], opts?: { dtype?: DType }): Tensor {
     if (!(data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint16Array))
       throw new TypeError(`Tensor.from: data must be a Float32Array, Int32Array or Uint16Array, got ${describe(data)}`);
-    if (opts !== undefined && (typeof opts !== 'object' || opts === null))
-      throw new TypeError(`Tensor.from: opts must be an object, got ${describe(opts)}`);
-    for (const key of Object.keys(opts ?? {}))
-      if (key !== 'dtype') throw new TypeError(`Tensor.from: unknown option '${key}'`);
-    const dtype = opts?.dtype ?? defaultDTypeOf(data);
+    const o = checkOptions('Tensor.from', opts, ['dtype']);
+    const dtype = o.dtype === undefined ? defaultDTypeOf(data) : (o.dtype as DType);
     if (dtype === undefined) throw new TypeError(`Tensor.from: a Uint16Array needs opts.dtype 'float16' or 'bfloat16'`);
     if (!DTYPES.includes(dtype)) throw new TypeError(`Tensor.from: opts.dtype must be one of ${DTYPES.join(', ')}, got ${describe(dtype)}`);
     if (!(data instanceof arrayTypeOf(dtype)))
-      throw new TypeError(`Tensor.from: dtype '${dtype}' needs a ${arrayTypeOf(dtype).name}, got a ${data.constructor.name}`);
-    const count = checkShape('Tensor.from', shape);
+      throw new TypeError(`Tensor.from: dtype '${dtype}' needs a ${arrayTypeOf(dtype).name}, got ${describe(data)}`);
+    // Kernels read the array on worker threads: a buffer that can shrink meanwhile is unsafe.
+    if ((data.buffer as { resizable?: boolean }).resizable)
+      throw new TypeError('Tensor.from: data must not be backed by a resizable ArrayBuffer');
+    // Validate and keep one snapshot: a getter or iterator on the caller's array cannot change it later.
+    const dims: unknown = Array.isArray(shape) ? Array.from({ length: shape.length }, (_, i) => shape[i]) : shape;
+    const count = checkShape('Tensor.from', dims);
     if (count !== data.length)
-      throw new RangeError(`Tensor.from: shape ${shapeText(shape)} holds ${count} elements, data has ${data.length}`);
-    return new Tensor(dtype, shape, -1, data);
+      throw new RangeError(`Tensor.from: shape ${shapeText(dims as number[])} holds ${count} elements, data has ${data.length}`);
+    return new Tensor(dtype, dims as number[], -1, data);
   }
 
-  /** @internal A new uninitialised tensor on the device with ordinal `index` (-1: CPU). */
-  static _allocate(dtype: DType, shape: readonly number[], index: number): Tensor {
-    const count = shape.reduce((a, b) => a * b, 1);
+  /** @internal Whether `value` was made by this class (instanceof alone accepts forged prototypes). */
+  static _isTensor(value: unknown): value is Tensor {
+    return typeof value === 'object' && value !== null && #disposed in value;
+  }
+
+  /**
+   * @internal A new uninitialised tensor on the device with ordinal `index` (-1: CPU). An
+   * output shape beyond 32-bit indexing is a RangeError naming `fn`.
+   */
+  static _allocate(dtype: DType, shape: readonly number[], index: number, fn = 'Tensor'): Tensor {
+    const count = checkShape(fn, shape);
     if (index < 0) return new Tensor(dtype, shape, -1, new (arrayTypeOf(dtype))(count));
     const buffer = native.DeviceBuffer.allocate(index, count * bytesPerElement(dtype));
     return new Tensor(dtype, shape, index, undefined, buffer);
@@ -119,7 +132,10 @@ export class Tensor {
     const host = await runNative('Tensor.data', undefined, () => Tensor._allocate(this.dtype, this.shape, -1), (out, cancel) =>
       native.copyTensor(src, out._native('Tensor.data', 'out'), cancel),
     );
-    return host.#host!;
+    // The array now belongs to the caller: it no longer counts as a live tensor's memory.
+    const values = host.#host!;
+    host.dispose();
+    return values;
   }
 
   /** Frees the tensor's memory now (device memory returns to the pool). Idempotent. */

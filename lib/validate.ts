@@ -9,23 +9,37 @@ export function shapeText(shape: readonly unknown[]): string {
   return `[${shape.join(',')}]`;
 }
 
-/** @internal A short rendering of any value for messages. */
+/** @internal A short rendering of any value for messages; never throws (getters may). */
 export function describe(value: unknown): string {
+  try {
+    return describeUnsafe(value);
+  } catch {
+    return typeof value;
+  }
+}
+
+function describeUnsafe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (Array.isArray(value)) return value.length <= 8 ? `[${value.map(describe).join(',')}]` : `an array of ${value.length}`;
-  if (value instanceof Tensor) return value.toString();
+  if (Array.isArray(value)) return value.length <= 8 ? `[${value.map(describeUnsafe).join(',')}]` : `an array of ${value.length}`;
+  if (Tensor._isTensor(value)) return value.toString();
   if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
   return typeof value;
+}
+
+/** @internal Objects made by `{...}` or Object.create(null), from any realm. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 /** @internal Options must be a plain object (or absent) with only the known keys. */
 export function checkOptions(fn: string, opts: unknown, allowed: readonly string[], required = false): Record<string, unknown> {
   if (opts === undefined && !required) return {};
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts))
-    throw new TypeError(`${fn}: opts must be an object, got ${describe(opts)}`);
+  if (!isPlainObject(opts)) throw new TypeError(`${fn}: opts must be a plain object, got ${describe(opts)}`);
   for (const key of Object.keys(opts))
     if (!allowed.includes(key)) throw new TypeError(`${fn}: unknown option '${key}' (expected one of ${allowed.join(', ')})`);
   return opts as Record<string, unknown>;
@@ -38,7 +52,7 @@ interface TensorRule {
 
 /** @internal A live Tensor of the given rank and dtype. */
 export function checkTensor(fn: string, name: string, value: unknown, rule: TensorRule = {}): Tensor {
-  if (!(value instanceof Tensor)) throw new TypeError(`${fn}: ${name} must be a Tensor, got ${describe(value)}`);
+  if (!Tensor._isTensor(value)) throw new TypeError(`${fn}: ${name} must be a Tensor, got ${describe(value)}`);
   if (value.disposed) throw new AttentionError('DISPOSED', `${fn}: ${name} has been disposed`);
   if (rule.rank !== undefined && value.shape.length !== rule.rank)
     throw new RangeError(`${fn}: ${name}.shape ${shapeText(value.shape)} must have ${rule.rank} dimensions`);
@@ -79,6 +93,14 @@ export function checkFinite(fn: string, name: string, value: unknown): number {
   return value;
 }
 
+/** @internal A number the kernels can hold as a finite float32 (|x| <= 3.4e38). */
+export function checkFloat32(fn: string, name: string, value: unknown): number {
+  checkFinite(fn, name, value);
+  if (!Number.isFinite(Math.fround(value as number)))
+    throw new RangeError(`${fn}: ${name} must fit a float32 (|x| <= 3.4e38), got ${value}`);
+  return value as number;
+}
+
 /** @internal */
 export function checkBoolean(fn: string, name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean, got ${describe(value)}`);
@@ -88,7 +110,7 @@ export function checkBoolean(fn: string, name: string, value: unknown): boolean 
 /** @internal */
 export function checkSignal(fn: string, value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) throw new TypeError(`${fn}: signal must be an AbortSignal, got ${describe(value)}`);
+  if (!(value instanceof AbortSignal)) throw new TypeError(`${fn}: opts.signal must be an AbortSignal, got ${describe(value)}`);
   return value;
 }
 

@@ -33,7 +33,7 @@ export async function axialPositionEncoding(weights: Tensor[], opts?: AxialPosit
   const [n1, d1] = w1.shape as [number, number];
   const positions = n0 * n1;
   if (positions === 0) throw new RangeError(`${FN}: weights ${shapeText(w0.shape)} and ${shapeText(w1.shape)} hold no positions`);
-  const layout = o.layout ?? 'reformer';
+  const layout = o.layout === undefined ? 'reformer' : o.layout;
   if (layout !== 'reformer' && layout !== 'seed')
     throw new TypeError(`${FN}: opts.layout must be 'reformer' or 'seed', got ${describe(layout)}`);
   let B = 1, L: number;
@@ -58,7 +58,7 @@ export async function axialPositionEncoding(weights: Tensor[], opts?: AxialPosit
   const signal = checkSignal(FN, o.signal);
   const n0t = w0._native(FN, 'weights[0]'), n1t = w1._native(FN, 'weights[1]');
   const nIds = ids ? ids._native(FN, 'opts.positionIds') : null;
-  return runNative(FN, signal, () => Tensor._allocate(w0.dtype, [B, L, d0 + d1], w0._deviceIndex), (out, cancel) =>
+  return runNative(FN, signal, () => Tensor._allocate(w0.dtype, [B, L, d0 + d1], w0._deviceIndex, FN), (out, cancel) =>
     native.axialPositionEncoding(n0t, n1t, nIds, out._native(FN, 'out'), { layout }, cancel),
   );
 }

@@ -2,7 +2,7 @@ import { native } from '../native.js';
 import { runNative } from '../run.js';
 import { Tensor } from '../tensor.js';
 import {
-  checkBoolean, checkFinite, checkOptions, checkSameDevice, checkShapeEquals, checkSignal, checkTensor, FLOAT_DTYPES,
+  checkBoolean, checkFloat32, checkOptions, checkSameDevice, checkShapeEquals, checkSignal, checkTensor, FLOAT_DTYPES, shapeText,
 } from '../validate.js';
 
 export interface DenseAttentionOptions {
@@ -30,13 +30,14 @@ export async function denseAttention(q: Tensor, k: Tensor, v: Tensor, opts?: Den
   checkShapeEquals(FN, 'v', v, k.shape, 'k.shape');
   if (k.dtype !== q.dtype) throw new TypeError(`${FN}: k.dtype '${k.dtype}' must equal q.dtype '${q.dtype}'`);
   if (v.dtype !== q.dtype) throw new TypeError(`${FN}: v.dtype '${v.dtype}' must equal q.dtype '${q.dtype}'`);
-  if (Lk === 0 && q.shape[2]! > 0) throw new RangeError(`${FN}: k.shape ${JSON.stringify(k.shape)} must have at least one key`);
+  if (Lk === 0 && q.shape[2]! > 0) throw new RangeError(`${FN}: k.shape ${shapeText(k.shape)} must have at least one key`);
   checkSameDevice(FN, { q, k, v });
-  const scale = o.scale === undefined ? 1 / Math.sqrt(D) : checkFinite(FN, 'opts.scale', o.scale);
+  // With D = 0 there is nothing to scale (and 1/sqrt(0) would not fit a float32).
+  const scale = o.scale === undefined ? (D > 0 ? 1 / Math.sqrt(D) : 1) : checkFloat32(FN, 'opts.scale', o.scale);
   const causal = o.causal === undefined ? false : checkBoolean(FN, 'opts.causal', o.causal);
   const signal = checkSignal(FN, o.signal);
   const nq = q._native(FN, 'q'), nk = k._native(FN, 'k'), nv = v._native(FN, 'v');
-  return runNative(FN, signal, () => Tensor._allocate(q.dtype, q.shape, q._deviceIndex), (out, cancel) =>
+  return runNative(FN, signal, () => Tensor._allocate(q.dtype, q.shape, q._deviceIndex, FN), (out, cancel) =>
     native.denseAttention(nq, nk, nv, out._native(FN, 'out'), { scale, causal }, cancel),
   );
 }

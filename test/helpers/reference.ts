@@ -25,3 +25,15 @@ export function denseReference(
   }
   return out;
 }
+
+// E[p] = concat(w0[p div n1], w1[p mod n1]) ('reformer') or concat(E1[p mod n0], E2[p div n0]) ('seed').
+export function axialReference(w0: Float32Array, [n0, d0]: number[], w1: Float32Array, [n1, d1]: number[], ids: Int32Array,
+                               layout: 'reformer' | 'seed'): Float32Array {
+  const out = new Float32Array(ids.length * (d0! + d1!));
+  ids.forEach((p, j) => {
+    const [r0, r1] = layout === 'reformer' ? [Math.floor(p / n1!), p % n1!] : [p % n0!, Math.floor(p / n0!)];
+    out.set(w0.subarray(r0 * d0!, (r0 + 1) * d0!), j * (d0! + d1!));
+    out.set(w1.subarray(r1 * d1!, (r1 + 1) * d1!), j * (d0! + d1!) + d0!);
+  });
+  return out;
+}

@@ -1,0 +1,79 @@
+// Fuzz of the public API with valid random configurations: every op's result must match its
+// naive float64 reference (test/helpers/reference.ts), whatever the sizes (tile edges, empty
+// dimensions), dtypes and options.
+import { describe, expect, it } from 'vitest';
+import { axialPositionEncoding, denseAttention, fromHalf, Tensor, toBFloat16, toFloat16, type DType } from '../../lib/index.js';
+import { expectClose, expectEqualArrays } from '../helpers/compare.js';
+import { FUZZ_SEED, fuzzCount, Rand } from '../helpers/fuzz.js';
+import { randn } from '../helpers/random.js';
+import { axialReference, denseReference } from '../helpers/reference.js';
+
+type Float = 'float32' | 'float16' | 'bfloat16';
+
+/** Random values, rounded to `dtype`, as a tensor and as the float32 values the kernel sees. */
+function input(dtype: Float, shape: number[], seed: number): { t: Tensor; values: Float32Array } {
+  const x = randn(shape.reduce((a, b) => a * b, 1), seed);
+  if (dtype === 'float32') return { t: Tensor.from(x, shape), values: x };
+  const bits = dtype === 'float16' ? toFloat16(x) : toBFloat16(x);
+  return { t: Tensor.from(bits, shape, { dtype }), values: fromHalf(bits, dtype) };
+}
+
+async function floatValues(t: Tensor): Promise<Float32Array> {
+  const data = await t.data();
+  return t.dtype === 'float32' ? (data as Float32Array) : fromHalf(data as Uint16Array, t.dtype as 'float16');
+}
+
+/** A dimension, now and then at a tile edge or zero. */
+function dim(r: Rand, max: number, edges: readonly number[] = []): number {
+  if (r.chance(0.03)) return 0;
+  if (edges.length && r.chance(0.2)) return Math.min(max, r.pick(edges) + r.int(-1, 1));
+  return r.int(1, max);
+}
+
+const TOLERANCE: Record<Float, number> = { float32: 1e-5, float16: 1e-2, bfloat16: 2e-2 };
+
+describe('fuzz: valid random configurations against the naive references', () => {
+  it(`denseAttention: ${fuzzCount(250)} configurations (seed ${FUZZ_SEED})`, async () => {
+    const r = new Rand(FUZZ_SEED ^ 0xde75e);
+    for (let n = 0; n < fuzzCount(250); n++) {
+      const dtype = r.pick<Float>(['float32', 'float32', 'float16', 'bfloat16']);
+      const [B, H, Lq, D] = [dim(r, 2), dim(r, 3), dim(r, 80, [64]), dim(r, 40, [32])];
+      const Lk = Lq > 0 ? Math.max(1, dim(r, 80, [64])) : dim(r, 80);
+      const causal = r.chance(0.5);
+      const scale = r.chance(0.5) ? undefined : (r.next() * 2 - 0.5) / Math.sqrt(Math.max(D, 1));
+      const q = input(dtype, [B, H, Lq, D], n * 3), k = input(dtype, [B, H, Lk, D], n * 3 + 1), v = input(dtype, [B, H, Lk, D], n * 3 + 2);
+      const what = `case ${n}: ${dtype} B=${B} H=${H} Lq=${Lq} Lk=${Lk} D=${D} causal=${causal} scale=${scale}`;
+      const out = await denseAttention(q.t, k.t, v.t, { causal, ...(scale === undefined ? {} : { scale }) });
+      expect(out.shape, what).toEqual([B, H, Lq, D]);
+      expect(out.dtype, what).toBe(dtype);
+      const expected = denseReference(q.values, k.values, v.values, [B, H, Lq, Lk, D], scale ?? 1 / Math.sqrt(D), causal);
+      if (expected.length) expectClose(await floatValues(out), expected, TOLERANCE[dtype]);
+      for (const t of [q.t, k.t, v.t, out]) t.dispose();
+    }
+  });
+
+  it(`axialPositionEncoding: ${fuzzCount(400)} configurations, bit-exact (seed ${FUZZ_SEED})`, async () => {
+    const r = new Rand(FUZZ_SEED ^ 0xa71a1);
+    for (let n = 0; n < fuzzCount(400); n++) {
+      const dtype = r.pick<DType>(['float32', 'float16', 'bfloat16']) as Float;
+      const [n0, n1, d0, d1] = [r.int(1, 40), r.int(1, 40), dim(r, 24), dim(r, 24)];
+      const layout = r.pick(['reformer', 'seed'] as const);
+      const w0 = input(dtype, [n0, d0], n * 2), w1 = input(dtype, [n1, d1], n * 2 + 1);
+      let ids: Int32Array, idsTensor: Tensor | undefined, B = 1, L: number;
+      if (r.chance(0.6)) {
+        B = dim(r, 3);
+        L = dim(r, 300, [256]);
+        ids = Int32Array.from({ length: B * L }, () => r.int(0, n0 * n1 - 1));
+        idsTensor = Tensor.from(ids, [B, L]);
+      } else {
+        L = r.int(0, n0 * n1);
+        ids = Int32Array.from({ length: L }, (_, i) => i);
+      }
+      const opts = idsTensor ? { positionIds: idsTensor, layout } : { length: ids.length, layout };
+      const out = await axialPositionEncoding([w0.t, w1.t], opts);
+      expect(out.shape).toEqual([B, L, d0 + d1]);
+      expectEqualArrays(await floatValues(out), axialReference(w0.values, [n0, d0], w1.values, [n1, d1], ids, layout));
+      for (const t of [w0.t, w1.t, idsTensor, out]) t?.dispose();
+    }
+  });
+});
