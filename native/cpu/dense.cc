@@ -17,8 +17,9 @@ constexpr int kKeyTile = 256;
 
 struct OnlineSoftmaxTile {
   std::vector<float> scores, acc, rowMax, rowSum;
+  std::vector<int> visible;  // keys of the current key tile each row sees
   OnlineSoftmaxTile(int rows, int d)
-      : scores(size_t(rows) * kKeyTile), acc(size_t(rows) * d), rowMax(rows), rowSum(rows) {}
+      : scores(size_t(rows) * kKeyTile), acc(size_t(rows) * d), rowMax(rows), rowSum(rows), visible(rows) {}
 };
 
 void denseQueryTile(const DenseShape& s, const float* q, const float* k, const float* v, float* out, int i0,
@@ -31,11 +32,13 @@ void denseQueryTile(const DenseShape& s, const float* q, const float* k, const f
   for (int j0 = 0; j0 < keyEnd; j0 += kKeyTile) {
     const int n = std::min(kKeyTile, keyEnd - j0);
     cpu::gemmNT(m, n, D, q + size_t(i0) * D, D, k + size_t(j0) * D, D, t.scores.data(), kKeyTile);
+    int seenByAll = n;
     for (int r = 0; r < m; ++r) {
       float* row = t.scores.data() + size_t(r) * kKeyTile;
       const int visible = std::max(0, std::min(n, denseKeyEnd(s, i0 + r) - j0));
+      t.visible[r] = visible;
+      seenByAll = std::min(seenByAll, visible);
       cpu::scaleRow(row, visible, s.scale);
-      std::fill(row + visible, row + n, 0.0f);
       if (visible == 0) continue;
       const float newMax = std::max(t.rowMax[r], cpu::rowMax(row, visible));
       const float correction = std::exp(t.rowMax[r] - newMax);
@@ -43,7 +46,14 @@ void denseQueryTile(const DenseShape& s, const float* q, const float* k, const f
       t.rowMax[r] = newMax;
       if (correction != 1.0f) cpu::scaleRow(t.acc.data() + size_t(r) * D, D, correction);
     }
-    cpu::gemmNN(m, D, n, t.scores.data(), kKeyTile, v + size_t(j0) * D, D, t.acc.data(), D);
+    // Keys every row sees go through one product; the rest row by row, so that a masked key
+    // never touches a row: a zero weight times a NaN or infinite value would still be NaN,
+    // leaking later positions into earlier outputs.
+    cpu::gemmNN(m, D, seenByAll, t.scores.data(), kKeyTile, v + size_t(j0) * D, D, t.acc.data(), D);
+    if (seenByAll == n) continue;
+    for (int r = 0; r < m; ++r)
+      cpu::gemmNN(1, D, t.visible[r] - seenByAll, t.scores.data() + size_t(r) * kKeyTile + seenByAll, kKeyTile,
+                  v + size_t(j0 + seenByAll) * D, D, t.acc.data() + size_t(r) * D, D);
   }
   for (int r = 0; r < m; ++r) {
     const float* a = t.acc.data() + size_t(r) * D;

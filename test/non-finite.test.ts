@@ -1,0 +1,99 @@
+// NaN and ±Infinity inside tensor data propagate the way the float64 reference (PyTorch's
+// softmax(q·kᵀ)·v over the visible keys) propagates them: an output is NaN or infinite
+// exactly where the reference is, the other outputs are unaffected, and nothing crashes or
+// hangs. A key hidden by the causal mask never reaches a query, even through a zero weight.
+import { describe, expect, it } from 'vitest';
+import { axialPositionEncoding, denseAttention, fromHalf, Tensor, toBFloat16, toFloat16 } from '../lib/index.js';
+import { expectClose } from './helpers/compare.js';
+import { forEachDevice, tensorOn } from './helpers/devices.js';
+import { randn } from './helpers/random.js';
+import { denseReference } from './helpers/reference.js';
+
+/** Same NaN positions, same infinities, and the finite values within `tolerance`. */
+function expectSameNonFinite(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
+  expect(actual.length).toBe(expected.length);
+  const finiteActual: number[] = [], finiteExpected: number[] = [];
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!, e = expected[i]!;
+    if (Number.isFinite(e)) {
+      if (!Number.isFinite(a)) expect.fail(`index ${i}: ${a}, expected the finite ${e}`);
+      finiteActual.push(a);
+      finiteExpected.push(e);
+    } else if (!Object.is(a, e)) {
+      expect.fail(`index ${i}: ${a}, expected ${e}`);
+    }
+  }
+  if (finiteExpected.length) expectClose(finiteActual, finiteExpected, tolerance);
+}
+
+type Poison = { tensor: 'q' | 'k' | 'v'; at: [b: number, h: number, i: number, d: number]; value: number };
+
+const B = 2, H = 2, L = 300, D = 8;
+const CASES: Array<[string, Poison[], boolean]> = [
+  ['a NaN query element makes only its own row NaN', [{ tensor: 'q', at: [0, 1, 5, 3], value: NaN }], false],
+  ['a NaN key element makes every query of its head NaN', [{ tensor: 'k', at: [1, 0, 150, 0], value: NaN }], false],
+  ['a NaN value element makes its column NaN for the queries that see it', [{ tensor: 'v', at: [0, 0, 70, 2], value: NaN }], false],
+  ['an infinite key gives NaN where the scores overflow, as the reference does', [{ tensor: 'k', at: [0, 1, 3, 4], value: Infinity }], false],
+  ['a -Infinity query element gives NaN rows, as the reference does', [{ tensor: 'q', at: [1, 1, 299, 0], value: -Infinity }], false],
+  ['an infinite value element gives infinite outputs where visible', [{ tensor: 'v', at: [0, 0, 0, 1], value: Infinity }], false],
+  ['a NaN value hidden by the causal mask does not reach earlier queries', [{ tensor: 'v', at: [0, 0, 100, 2], value: NaN }], true],
+  ['a NaN key hidden by the causal mask does not reach earlier queries', [{ tensor: 'k', at: [1, 1, 260, 5], value: NaN }], true],
+  ['an infinite value at the last position reaches only the last query', [{ tensor: 'v', at: [0, 1, 299, 0], value: -Infinity }], true],
+  ['NaNs in several heads stay in their heads', [
+    { tensor: 'q', at: [0, 0, 10, 0], value: NaN }, { tensor: 'v', at: [1, 1, 200, 7], value: NaN },
+    { tensor: 'k', at: [1, 0, 0, 0], value: Infinity },
+  ], true],
+];
+
+describe('non-finite inputs', () => {
+  forEachDevice((device) => {
+    describe('denseAttention', () => {
+      for (const [name, poisons, causal] of CASES) {
+        it(name, async () => {
+          const data = { q: randn(B * H * L * D, 1), k: randn(B * H * L * D, 2), v: randn(B * H * L * D, 3) };
+          for (const p of poisons) data[p.tensor][((p.at[0] * H + p.at[1]) * L + p.at[2]) * D + p.at[3]] = p.value;
+          const [q, k, v] = await Promise.all([data.q, data.k, data.v].map((x) => tensorOn(device, x, [B, H, L, D])));
+          const out = await denseAttention(q!, k!, v!, { causal });
+          const expected = denseReference(data.q, data.k, data.v, [B, H, L, L, D], 1 / Math.sqrt(D), causal);
+          expectSameNonFinite((await out.data()) as Float32Array, expected, device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
+
+      for (const dtype of ['float16', 'bfloat16'] as const) {
+        it(`propagates NaN and infinities through ${dtype}`, async () => {
+          const n = 1 * 1 * 40 * 4;
+          const convert = dtype === 'float16' ? toFloat16 : toBFloat16;
+          const x = { q: randn(n, 4), k: randn(n, 5), v: randn(n, 6) };
+          x.q[3 * 4] = NaN;
+          x.v[20 * 4 + 1] = Infinity;
+          const bits = { q: convert(x.q), k: convert(x.k), v: convert(x.v) };
+          const half = async (b: Uint16Array) => {
+            const t = Tensor.from(b, [1, 1, 40, 4], { dtype });
+            return device === 'cpu' ? t : t.to(device);
+          };
+          const out = await denseAttention(await half(bits.q), await half(bits.k), await half(bits.v), { causal: true });
+          const expected = denseReference(fromHalf(bits.q, dtype), fromHalf(bits.k, dtype), fromHalf(bits.v, dtype), [1, 1, 40, 40, 4], 0.5, true);
+          expectSameNonFinite(fromHalf((await out.data()) as Uint16Array, dtype), expected, 1e-2);
+        });
+      }
+
+      it('returns all NaN for all-NaN inputs, in the time of an ordinary call', async () => {
+        const x = await tensorOn(device, new Float32Array(B * H * L * D).fill(NaN), [B, H, L, D]);
+        const out = (await (await denseAttention(x, x, x)).data()) as Float32Array;
+        expect(out.every(Number.isNaN)).toBe(true);
+      });
+    });
+
+    describe('axialPositionEncoding', () => {
+      it('copies NaN payloads and infinities bit for bit', async () => {
+        const w0 = new Float32Array([NaN, Infinity, -Infinity, -0]);
+        const bits = new Uint32Array(w0.buffer);
+        bits[0] = 0x7fc12345; // a NaN with a payload
+        const out = await axialPositionEncoding([await tensorOn(device, w0, [2, 2]), await tensorOn(device, new Float32Array([1, 2]), [2, 1])]);
+        const got = new Uint32Array(((await out.data()) as Float32Array).slice().buffer);
+        expect(Array.from(got.subarray(0, 3))).toEqual([0x7fc12345, 0x7f800000, 0x3f800000]);
+        expect(Array.from(got.subarray(6, 9))).toEqual([0xff800000, 0x80000000, 0x3f800000]);
+      });
+    });
+  });
+});
