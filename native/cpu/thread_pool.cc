@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "cpu/thread_priority.h"
 #include "kernels/common.h"
 
 namespace sa {
@@ -60,7 +61,17 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
+namespace {
+
+// Set on the pool's own threads: a parallelFor nested in a task runs its tasks itself instead
+// of waiting for workers that may all be busy waiting the same way.
+thread_local bool insidePool = false;
+
+}  // namespace
+
 void ThreadPool::workerLoop() {
+  insidePool = true;
+  lowerThisThreadPriority();
   for (;;) {
     std::shared_ptr<Job> job;
     {
@@ -77,15 +88,19 @@ void ThreadPool::workerLoop() {
   }
 }
 
+// The caller only waits: compute runs on the workers, below normal priority (see
+// thread_priority.h), so that the threads that call in (libuv's, next to the event loop) do
+// not compete with the main thread for the CPUs.
 void ThreadPool::run(const std::shared_ptr<Job>& job) {
-  if (job->nTasks > 1 && !threads_.empty()) {
+  if (threads_.empty() || insidePool) {
+    job->work();
+  } else {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       jobs_.push_back(job);
     }
     wake_.notify_all();
   }
-  job->work();
   std::unique_lock<std::mutex> lock(job->mutex);
   job->finished.wait(lock, [&] { return job->done.load() >= job->nTasks; });
 }
@@ -107,7 +122,7 @@ void parallelFor(const CpuContext& ctx, int64_t nTasks, const std::function<void
 }
 
 ThreadPool& defaultThreadPool() {
-  static ThreadPool pool(std::max(1u, std::thread::hardware_concurrency()) - 1);
+  static ThreadPool pool(std::max(1u, std::thread::hardware_concurrency()));
   return pool;
 }
 

@@ -20,7 +20,8 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   struct Job;
-  // Runs the job's tasks on the workers and the caller until none are left, then waits.
+  // Runs the job's tasks on the workers (on the caller itself when the pool has no workers or
+  // the caller is one of them) and waits until all have finished.
   void run(const std::shared_ptr<Job>& job);
 
  private:

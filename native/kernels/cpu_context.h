@@ -16,12 +16,12 @@ struct CpuContext {
   const std::atomic<bool>* cancelled;
 };
 
-// Runs fn(task) for task in [0, nTasks) on the pool and the calling thread; returns when all
-// started tasks have finished. Throws KernelError(Aborted) if the context was cancelled, or
+// Runs fn(task) for task in [0, nTasks) on the pool's workers; returns when all started tasks
+// have finished. Throws KernelError(Aborted) if the context was cancelled, or
 // rethrows the first exception a task threw.
 void parallelFor(const CpuContext& ctx, int64_t nTasks, const std::function<void(int64_t)>& fn);
 
-// The process-wide pool used by the addon (one worker per core beyond the calling thread).
+// The process-wide pool used by the addon: one worker per core, below normal priority.
 ThreadPool& defaultThreadPool();
 
 }  // namespace sa
