@@ -72,7 +72,10 @@ const DESCRIPTOR_MUTATIONS: Record<string, (d: Descriptor) => unknown> = {
   'dimension as a string': (d) => ({ ...d, shape: ['2', ...(d.shape as number[]).slice(1)] }),
   'one element more than the data': (d) => ({ ...d, shape: [(d.shape as number[])[0]! + 1, ...(d.shape as number[]).slice(1)] }),
   'host data one element short': (d) => ({ ...d, host: (d.host as Float32Array).subarray(1) }),
-  'host data one element long': (d) => ({ ...d, host: new (d.host as Float32Array).constructor((d.host as Float32Array).length + 1) }),
+  'host data one element long': (d) => {
+    const host = d.host as Float32Array;
+    return { ...d, host: new (host.constructor as Float32ArrayConstructor)(host.length + 1) };
+  },
   'missing host data': ({ host: _, ...rest }) => rest,
   'host data as a plain array': (d) => ({ ...d, host: Array.from(d.host as Float32Array) }),
   'host data of another array type': (d) => ({ ...d, host: new Uint8Array((d.host as Float32Array).byteLength) }),
