@@ -138,7 +138,9 @@ describe('memory', () => {
       expect(statsAfter.cpuBytes).toBe(statsBefore.cpuBytes);
       expect(statsAfter.cudaBytes - statsAfter.cudaCachedBytes).toBe(statsBefore.cudaBytes - statsBefore.cudaCachedBytes);
       expect(statsAfter.cudaBytes).toBeLessThanOrEqual(statsBefore.cudaBytes * 1.05 + MiB);
-      expect(growth, `RSS grew by ${(growth * 100).toFixed(2)} %`).toBeLessThan(0.05);
+      // AddressSanitizer keeps freed memory in quarantine (256 MiB) to catch use after free,
+      // so RSS says nothing there; its leak check covers that run instead.
+      if (!sanitized) expect(growth, `RSS grew by ${(growth * 100).toFixed(2)} %`).toBeLessThan(0.05);
     });
   });
 });

@@ -2,14 +2,13 @@
 // aborts stop work, and memory stays flat over many calls.
 import { describe, expect, it } from 'vitest';
 import { axialPositionEncoding, denseAttention, memoryStats, Tensor } from '../lib/index.js';
+import { sanitized } from './helpers/env.js';
+import { settleGarbage } from './helpers/memory.js';
 import { randn } from './helpers/random.js';
 
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
-
 describe('runtime', () => {
-  it('keeps the event loop ticking during a dense op of over a second', async () => {
+  // Under the sanitizers every allocation goes through ASan on all threads: gaps measure that.
+  it.skipIf(sanitized)('keeps the event loop ticking during a dense op of over a second', async () => {
     const [B, H, L, D] = [1, 8, 4096, 64];
     const x = Tensor.from(randn(B * H * L * D, 1), [B, H, L, D]);
     let worst = 0, last = performance.now(), ticks = 0;
@@ -33,7 +32,7 @@ describe('runtime', () => {
   });
 
   it('stops a long CPU op when its signal aborts, and rejects with ABORTED', async () => {
-    const [B, H, L, D] = [1, 16, 4096, 64];
+    const [B, H, L, D] = sanitized ? [1, 8, 2048, 64] : [1, 16, 4096, 64];
     const x = Tensor.from(randn(B * H * L * D, 2), [B, H, L, D]);
     const controller = new AbortController();
     const start = performance.now();
@@ -55,13 +54,14 @@ describe('runtime', () => {
       for (const t of [x, out, enc, ...w]) t.dispose();
     };
     for (let i = 0; i < 3000; i++) await cycle(); // allocator and JIT warm-up
-    collectGarbage();
+    await settleGarbage(); // finalizers of earlier tests' tensors run on a later turn
     const rssBefore = process.memoryUsage().rss;
     const statsBefore = memoryStats();
     for (let i = 0; i < 2000; i++) await cycle();
-    collectGarbage();
+    await settleGarbage();
     const growth = (process.memoryUsage().rss - rssBefore) / rssBefore;
     expect(memoryStats()).toEqual(statsBefore);
-    expect(growth, `RSS grew by ${(growth * 100).toFixed(1)} %`).toBeLessThan(0.05);
+    // AddressSanitizer's quarantine holds freed memory: RSS is no measure there.
+    if (!sanitized) expect(growth, `RSS grew by ${(growth * 100).toFixed(1)} %`).toBeLessThan(0.05);
   });
 });
