@@ -42,13 +42,14 @@ struct LocalInputs {
 void localAttentionCpu(const CpuContext& ctx, const LocalShape& s, const LocalInputs<float>& in,
                        const int32_t* attentionMask, float* out);
 
-// Device scratch localAttentionCuda needs (the global lists of every batch row).
+// Device scratch localAttentionCuda needs with a mask (the global lists of every batch row).
 size_t localAttentionCudaWorkspaceBytes(const LocalShape& s);
 
 // dtype: Float32, Float16 or BFloat16 for every projection and out; float32 accumulation.
-// workspace: localAttentionCudaWorkspaceBytes(s) bytes of device memory. A mask value other
-// than -1, 0 or 1 is reported after the launches complete through `errorFlag` (a device
-// int32 the caller zeroes and reads back); such values count by their sign meanwhile.
+// With a mask, workspace holds localAttentionCudaWorkspaceBytes(s) bytes of device memory,
+// and a mask value other than -1, 0 or 1 is reported after the launches complete through
+// `errorFlag` (a device int32 the caller zeroes and reads back; such values count by their
+// sign meanwhile). Without a mask both may be null.
 void localAttentionCuda(cuda::Stream stream, const LocalShape& s, DType dtype, const LocalInputs<void>& in,
                         const int32_t* attentionMask, void* out, void* workspace, int32_t* errorFlag);
 
