@@ -128,7 +128,7 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
   }
 
   // The band: only key tiles that intersect some query's window.
-  const KeyRange band = tileBandKeys(s.window, s.L, i0, i1);
+  const IndexRange band = tileBandKeys(s.window, s.L, i0, i1);
   for (int j0 = band.begin; j0 < band.end; j0 += kKeyTile) {
     const int n = min(kKeyTile, band.end - j0);
     __syncthreads();
@@ -137,10 +137,12 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
     __syncthreads();
     const int j = j0 + lane;
     const int32_t keyMask = maskRow && lane < n ? maskRow[j] : 0;
+    const IndexRange reaching = queriesReaching(s.window, s.L, j0, j0 + n);
 #pragma unroll
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
       const int r = warp * kRowsPerWarp + rr, i = i0 + r;
       if (i >= i1 || roleOf(maskRow, i) != TokenRole::Local) continue;  // warp-uniform
+      if (i < reaching.begin || i >= reaching.end) continue;             // no key of this tile in its window
       const bool visible = lane < n && classifyWindowKey(s.window, s.L, i, j, keyMask) == WindowKey::Visible;
       const float score = visible ? rowDot(qs + r * ld, ks + lane * ld, D) : -INFINITY;
       rows[rr].addTile(score, n, vs, ld, D);

@@ -1,8 +1,9 @@
 // Sliding-window attention with global tokens on CPU (kernels/local.h), flash-style: a tile
 // of queries stays in cache while the key/value tiles of its band stream through with an
-// online softmax. Only the key tiles that intersect the tile's band are visited, and only the
-// boundary tiles of the band need per-row clipping. Global rows are separate tasks: a tile of
-// global queries attends to every non-padding key with the global projections.
+// online softmax. Only the band is visited: wide key tiles where every query of the tile sees
+// every key, narrow ones across the band's diagonal edges, each computed only for the queries
+// whose windows reach it and clipped per row. Global rows are separate tasks: a tile of global
+// queries attends to every non-padding key with the global projections.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -17,7 +18,8 @@ namespace sa {
 namespace {
 
 constexpr int kQueryTile = 64;
-constexpr int kKeyTile = 256;
+constexpr int kKeyTile = 256;  // the widest key tile; also the global-column chunk
+constexpr int kEdgeKeyTile = 32;  // key tiles across the band's diagonal edges
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // The roles of one batch row's tokens, derived once per call from the attention mask.
@@ -113,7 +115,11 @@ struct SoftmaxTile {
     std::fill_n(rowSum.begin(), m, 0.0f);
   }
 
-  void score(int n, const float* k) { cpu::gemmNT(rows, n, D, queries.data(), D, k, D, scores.data(), kKeyTile); }
+  // Scores of the rows [r0, r1) against n keys.
+  void score(int r0, int r1, int n, const float* k) {
+    cpu::gemmNT(r1 - r0, n, D, queries.data() + size_t(r0) * D, D, k, D, scores.data() + size_t(r0) * kKeyTile,
+                kKeyTile);
+  }
 
   // Row r sees the columns [lo, hi) of the current key tile except `removed`; every other
   // column becomes 0 so that P·V ignores it.
@@ -135,8 +141,8 @@ struct SoftmaxTile {
     std::fill(row + hi, row + n, 0.0f);
   }
 
-  void accumulate(int n, const float* v) {
-    cpu::gemmNN(rows, D, n, scores.data(), kKeyTile, v, D, acc.data(), D);
+  void accumulate(int r0, int r1, int n, const float* v) {
+    cpu::gemmNN(r1 - r0, D, n, scores.data() + size_t(r0) * kKeyTile, kKeyTile, v, D, acc.data() + size_t(r0) * D, D);
   }
 
   void writeRow(int r, float* dst) const {
@@ -167,36 +173,53 @@ void attendGlobalColumns(const HeadSlice& h, const RowTokens& row, int i0, Softm
       std::copy_n(h.in.k + g * D, D, t.keys.data() + size_t(c) * D);
       std::copy_n(h.in.v + g * D, D, t.values.data() + size_t(c) * D);
     }
-    t.score(n, t.keys.data());
+    t.score(0, t.rows, n, t.keys.data());
     for (int r = 0; r < t.rows; ++r) {
       const bool local = row.role(i0 + r) == TokenRole::Local;
       t.fold(r, n, 0, local ? n : 0);
     }
-    t.accumulate(n, t.values.data());
+    t.accumulate(0, t.rows, n, t.values.data());
   }
 }
 
+// One key tile [j0, j0 + n) of the band, for the queries whose windows reach it.
+void attendKeyTile(const LocalShape& s, const HeadSlice& h, const RowTokens& row, int i0, int j0, int n,
+                   SoftmaxTile& t) {
+  const IndexRange reaching = queriesReaching(s.window, s.L, j0, j0 + n);
+  const int r0 = std::max(reaching.begin - i0, 0), r1 = std::min(reaching.end - i0, t.rows);
+  t.removed.clear();
+  if (RowTokens::anyIn(row.removedBefore, j0, j0 + n))
+    for (int c = 0; c < n; ++c)
+      if (removedFromWindow(row.mask[j0 + c])) t.removed.push_back(c);
+  const bool clip = !keysInEveryBand(s.window, s.L, i0, i0 + t.rows).covers(j0, j0 + n);
+  t.score(r0, r1, n, h.in.k + int64_t(j0) * s.D);
+  for (int r = r0; r < r1; ++r) {
+    if (row.role(i0 + r) != TokenRole::Local) {
+      t.fold(r, n, 0, 0);
+      continue;
+    }
+    const IndexRange keys = clip ? bandKeys(s.window, s.L, i0 + r) : IndexRange{j0, j0 + n};
+    t.fold(r, n, std::max(keys.begin, j0) - j0, std::min(keys.end, j0 + n) - j0);
+  }
+  t.accumulate(r0, r1, n, h.in.v + int64_t(j0) * s.D);
+}
+
+void attendKeys(const LocalShape& s, const HeadSlice& h, const RowTokens& row, int i0, IndexRange keys, int width,
+                SoftmaxTile& t) {
+  for (int j0 = keys.begin; j0 < keys.end; j0 += width)
+    attendKeyTile(s, h, row, i0, j0, std::min(width, keys.end - j0), t);
+}
+
+// The band in key tiles: narrow ones across its diagonal edges, where each tile is computed
+// for the queries whose windows reach it only, and wide ones where every query sees every key.
 void attendBand(const LocalShape& s, const HeadSlice& h, const RowTokens& row, int i0, SoftmaxTile& t) {
   const int i1 = i0 + t.rows;
-  const KeyRange band = tileBandKeys(s.window, s.L, i0, i1);
-  for (int j0 = band.begin; j0 < band.end; j0 += kKeyTile) {
-    const int n = std::min(kKeyTile, band.end - j0);
-    t.removed.clear();
-    if (RowTokens::anyIn(row.removedBefore, j0, j0 + n))
-      for (int c = 0; c < n; ++c)
-        if (removedFromWindow(row.mask[j0 + c])) t.removed.push_back(c);
-    const bool clip = !keyTileInEveryBand(s.window, i0, i1, j0, j0 + n);
-    t.score(n, h.in.k + int64_t(j0) * s.D);
-    for (int r = 0; r < t.rows; ++r) {
-      if (row.role(i0 + r) != TokenRole::Local) {
-        t.fold(r, n, 0, 0);
-        continue;
-      }
-      const KeyRange keys = clip ? bandKeys(s.window, s.L, i0 + r) : KeyRange{j0, j0 + n};
-      t.fold(r, n, std::max(keys.begin, j0) - j0, std::min(keys.end, j0 + n) - j0);
-    }
-    t.accumulate(n, h.in.v + int64_t(j0) * s.D);
-  }
+  const IndexRange band = tileBandKeys(s.window, s.L, i0, i1);
+  IndexRange inner = keysInEveryBand(s.window, s.L, i0, i1);
+  if (inner.size() == 0) inner = {band.end, band.end};
+  attendKeys(s, h, row, i0, {band.begin, inner.begin}, kEdgeKeyTile, t);
+  attendKeys(s, h, row, i0, inner, kKeyTile, t);
+  attendKeys(s, h, row, i0, {inner.end, band.end}, kEdgeKeyTile, t);
 }
 
 // Local rows get their result, padding rows 0; global rows are left to the global tasks.
@@ -234,9 +257,9 @@ void globalQueryTile(const LocalShape& s, const HeadSlice& h, const RowTokens& r
       for (int c = 0; c < n; ++c)
         if (row.role(j0 + c) == TokenRole::Padding) t.removed.push_back(c);
     }
-    t.score(n, h.in.kGlobal + int64_t(j0) * s.D);
+    t.score(0, m, n, h.in.kGlobal + int64_t(j0) * s.D);
     for (int r = 0; r < m; ++r) t.fold(r, n, 0, n);
-    t.accumulate(n, h.in.vGlobal + int64_t(j0) * s.D);
+    t.accumulate(0, m, n, h.in.vGlobal + int64_t(j0) * s.D);
   }
   for (int r = 0; r < m; ++r) t.writeRow(r, h.out + int64_t(tokens[r]) * s.D);
 }

@@ -44,33 +44,41 @@ struct LocalWindow {
   int left, right;  // keys visible before / after a query
 };
 
-// A window reaching past the whole sequence sees the same keys as one of L - 1: clamping
-// once keeps every index below 2 * L.
+// A window reaching past the whole sequence sees the same keys as one of L - 1.
 SA_HD LocalWindow clampWindow(int64_t left, int64_t right, int L) {
   const int64_t widest = L > 0 ? L - 1 : 0;
   return {int(left < widest ? left : widest), int(right < widest ? right : widest)};
 }
 
-struct KeyRange {
-  int begin, end;  // [begin, end)
+// Positions [begin, end) of keys or queries; empty when end <= begin.
+struct IndexRange {
+  int begin, end;
   SA_HD int size() const { return end > begin ? end - begin : 0; }
+  SA_HD bool covers(int b, int e) const { return begin <= b && e <= end; }
 };
 
+// Index arithmetic is 64-bit: t + right may pass INT_MAX when L is near it.
+SA_HD int clampIndex(int64_t x, int L) { return int(x < 0 ? 0 : x > L ? L : x); }
+
 // Keys of query t's window that exist: [t - left, t + right] ∩ [0, L).
-SA_HD KeyRange bandKeys(LocalWindow w, int L, int t) {
-  const int begin = t - w.left, end = t + w.right + 1;
-  return {begin > 0 ? begin : 0, end < L ? end : L};
+SA_HD IndexRange bandKeys(LocalWindow w, int L, int t) {
+  return {clampIndex(int64_t(t) - w.left, L), clampIndex(int64_t(t) + w.right + 1, L)};
 }
 
-// Union of the bands of the queries [i0, i1) (i0 < i1): the only key tiles a query tile visits.
-SA_HD KeyRange tileBandKeys(LocalWindow w, int L, int i0, int i1) {
+// Union of the bands of the queries [i0, i1) (i0 < i1): the only keys a query tile visits.
+SA_HD IndexRange tileBandKeys(LocalWindow w, int L, int i0, int i1) {
   return {bandKeys(w, L, i0).begin, bandKeys(w, L, i1 - 1).end};
 }
 
-// True when every query of [i0, i1) has every key of [j0, j1) in its window, so that a key
-// tile needs no per-row clipping.
-SA_HD bool keyTileInEveryBand(LocalWindow w, int i0, int i1, int j0, int j1) {
-  return j0 >= (i1 - 1) - w.left && j1 - 1 <= i0 + w.right;
+// Keys in the window of every query of [i0, i1): a key tile inside needs no per-row clipping.
+// Between it and the ends of tileBandKeys lie the band's diagonal edges.
+SA_HD IndexRange keysInEveryBand(LocalWindow w, int L, int i0, int i1) {
+  return {clampIndex(int64_t(i1) - 1 - w.left, L), clampIndex(int64_t(i0) + w.right + 1, L)};
+}
+
+// Queries whose window holds some key of [j0, j1): the only rows a key tile needs.
+SA_HD IndexRange queriesReaching(LocalWindow w, int L, int j0, int j1) {
+  return {clampIndex(int64_t(j0) - w.right, L), clampIndex(int64_t(j1) + w.left, L)};
 }
 
 enum class WindowKey : int {
@@ -80,7 +88,7 @@ enum class WindowKey : int {
 };
 
 SA_HD WindowKey classifyWindowKey(LocalWindow w, int L, int t, int j, int32_t maskOfKey) {
-  const KeyRange band = bandKeys(w, L, t);
+  const IndexRange band = bandKeys(w, L, t);
   if (j < band.begin || j >= band.end) return WindowKey::Absent;
   return removedFromWindow(maskOfKey) ? WindowKey::Removed : WindowKey::Visible;
 }
