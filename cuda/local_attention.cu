@@ -29,6 +29,7 @@ constexpr int kBandWarps = 4;
 constexpr int kRowsPerWarp = 4;
 constexpr int kQueryTile = kBandWarps * kRowsPerWarp;
 constexpr int kKeyTile = kWarp;
+static_assert(kQueryTile <= kBandWarps * kWarp, "the band kernel checks one query row per thread");
 constexpr int kGlobalWarps = 8;
 // At most this many blocks per (batch, head) for global rows; each loops over the row's
 // global tokens, so this only bounds the launch (the number of global tokens is known on the
@@ -106,7 +107,10 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
   const int64_t head = bh * s.L * D;
   const int32_t* maskRow = mask ? mask + int64_t(b) * s.L : nullptr;
   const int32_t* globals = mask ? lists.tokens + int64_t(b) * s.L : nullptr;
-  const int nGlobal = mask ? lists.counts[b] : 0;
+  // A tile of global and padding queries only has nothing to attend: it just writes zeros.
+  const int row = int(threadIdx.x);
+  const bool anyLocal = __syncthreads_or(i0 + row < i1 && roleOf(maskRow, i0 + row) == TokenRole::Local);
+  const int nGlobal = mask && anyLocal ? lists.counts[b] : 0;
 
   loadRows<T>(qs, ld, in.q + head, i1 - i0, D, s.scale, [i0](int r) { return i0 + r; });
   cuda::OnlineRow rows[kRowsPerWarp];
@@ -128,7 +132,7 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
   }
 
   // The band: only key tiles that intersect some query's window.
-  const IndexRange band = tileBandKeys(s.window, s.L, i0, i1);
+  const IndexRange band = anyLocal ? tileBandKeys(s.window, s.L, i0, i1) : IndexRange{0, 0};
   for (int j0 = band.begin; j0 < band.end; j0 += kKeyTile) {
     const int n = min(kKeyTile, band.end - j0);
     __syncthreads();
