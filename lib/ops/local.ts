@@ -1,4 +1,3 @@
-import type { NativeTensor } from '../../binding.js';
 import { native } from '../native.js';
 import { runNative } from '../run.js';
 import { Tensor } from '../tensor.js';
@@ -107,7 +106,7 @@ export async function localAttention(q: Tensor, k: Tensor, v: Tensor, opts: Loca
   const signal = checkSignal(FN, o.signal);
   const nq = q._native(FN, 'q'), nk = k._native(FN, 'k'), nv = v._native(FN, 'v');
   const nMask = mask ? mask._native(FN, 'opts.attentionMask') : null;
-  const nGlobal: { q: NativeTensor; k: NativeTensor; v: NativeTensor } | null = global
+  const nGlobal = global
     ? {
       q: global.q._native(FN, 'opts.global.q'),
       k: global.k._native(FN, 'opts.global.k'),
