@@ -62,6 +62,13 @@ export interface Binding {
     q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor,
     opts: { scale: number; causal: boolean }, cancel?: CancelToken,
   ): Promise<void>;
+  /** global: the separate global projections, or null for q, k, v themselves. */
+  localAttention(
+    q: NativeTensor, k: NativeTensor, v: NativeTensor,
+    global: { q: NativeTensor; k: NativeTensor; v: NativeTensor } | null,
+    attentionMask: NativeTensor | null, out: NativeTensor,
+    opts: { left: number; right: number; scale: number }, cancel?: CancelToken,
+  ): Promise<void>;
   /** Test only: the device memory pool's logic over a simulated device of `capacityBytes`. */
   _poolSimulation(limitBytes: number, capacityBytes: number, steps: readonly PoolStep[]): PoolSimulation;
   /** Test only: SPARSE_ATTENTION_CUDA_MEMORY_LIMIT's parser; null when `text` is not a byte count. */

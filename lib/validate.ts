@@ -39,7 +39,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** @internal Options must be a plain object (or absent) with only the known keys. */
 export function checkOptions(fn: string, opts: unknown, allowed: readonly string[], required = false): Record<string, unknown> {
   if (opts === undefined && !required) return {};
-  if (!isPlainObject(opts)) throw new TypeError(`${fn}: opts must be a plain object, got ${describe(opts)}`);
+  if (!isPlainObject(opts)) throw new TypeError(`${fn}: opts must be an object (a plain { ... } of options), got ${describe(opts)}`);
   for (const key of Object.keys(opts))
     if (!allowed.includes(key)) throw new TypeError(`${fn}: unknown option '${key}' (expected one of ${allowed.join(', ')})`);
   return opts as Record<string, unknown>;

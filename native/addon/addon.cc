@@ -22,6 +22,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyTensor", Napi::Function::New<copyTensor>(env, "copyTensor"));
   exports.Set("axialPositionEncoding", Napi::Function::New<axialPositionEncoding>(env, "axialPositionEncoding"));
   exports.Set("denseAttention", Napi::Function::New<denseAttention>(env, "denseAttention"));
+  exports.Set("localAttention", Napi::Function::New<localAttention>(env, "localAttention"));
   exports.Set("_poolSimulation", Napi::Function::New<poolSimulation>(env, "_poolSimulation"));
   exports.Set("_parseByteCount", Napi::Function::New<parseByteCountHook>(env, "_parseByteCount"));
   return exports;

@@ -11,6 +11,7 @@ Napi::Value emptyCache(const Napi::CallbackInfo& info);
 Napi::Value copyTensor(const Napi::CallbackInfo& info);
 Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info);
 Napi::Value denseAttention(const Napi::CallbackInfo& info);
+Napi::Value localAttention(const Napi::CallbackInfo& info);
 
 // Test-only hooks (testing_hooks.cc).
 Napi::Value poolSimulation(const Napi::CallbackInfo& info);

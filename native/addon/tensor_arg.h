@@ -45,6 +45,11 @@ TensorArg optionalTensorArg(const Napi::Value& value, const char* op, const char
 // can pass sums and products of dimensions without overflowing int).
 void requireShape(Napi::Env env, const TensorArg& t, const std::vector<int64_t>& expected, const char* op,
                   const char* name);
+// Another tensor's shape (std::vector<int>) as the expected one.
+template <class Int>
+void requireShape(Napi::Env env, const TensorArg& t, const std::vector<Int>& expected, const char* op, const char* name) {
+  requireShape(env, t, std::vector<int64_t>(expected.begin(), expected.end()), op, name);
+}
 void requireDevice(Napi::Env env, const TensorArg& t, int device, const char* op, const char* name);
 // Kernels write their output while reading their inputs: memory shared by `out` and an input
 // would give wrong results, so it is a RangeError.
