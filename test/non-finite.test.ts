@@ -1,13 +1,15 @@
-// NaN and ±Infinity inside tensor data propagate the way the float64 reference (PyTorch's
-// softmax(q·kᵀ)·v over the visible keys) propagates them: an output is NaN or infinite
+// NaN and ±Infinity inside tensor data propagate the way the float64 references (PyTorch's
+// softmax(q·kᵀ)·v over the visible keys) propagate them: an output is NaN or infinite
 // exactly where the reference is, the other outputs are unaffected, and nothing crashes or
-// hangs. A key hidden by the causal mask never reaches a query, even through a zero weight.
+// hangs. A key hidden by a mask (causal, outside the window, padding) never reaches a query,
+// even through a zero weight.
 import { describe, expect, it } from 'vitest';
-import { axialPositionEncoding, denseAttention, fromHalf, Tensor, toBFloat16, toFloat16 } from '../lib/index.js';
+import { axialPositionEncoding, denseAttention, fromHalf, localAttention, Tensor, toBFloat16, toFloat16 } from '../lib/index.js';
 import { expectClose } from './helpers/compare.js';
 import { forEachDevice, tensorOn } from './helpers/devices.js';
 import { randn } from './helpers/random.js';
 import { denseReference } from './helpers/reference.js';
+import { localReference } from './helpers/reference_local.js';
 
 /** Same NaN positions, same infinities, and the finite values within `tolerance`. */
 function expectSameNonFinite(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
@@ -82,6 +84,42 @@ describe('non-finite inputs', () => {
         const out = (await (await denseAttention(x, x, x)).data()) as Float32Array;
         expect(out.every(Number.isNaN)).toBe(true);
       });
+    });
+
+    describe('localAttention', () => {
+      // L = 200, window 8 each side, a padding token at 150 and global tokens at 20 and 120.
+      const [B, H, L, D] = [1, 2, 200, 8];
+      const mask = new Int32Array(L);
+      mask[150] = -1;
+      mask[20] = mask[120] = 1;
+      // hidden: the poisoned keys are masked for every row, so the result is that of clean data.
+      // (Hugging Face's eager code adds the mask constant to a padding key's score, and NaN plus
+      // anything is NaN; the kernels drop masked keys, so garbage in padding reaches nobody.)
+      const LOCAL_CASES: Array<[string, Poison[], hidden?: boolean]> = [
+        ['a NaN query element of a local token makes only its row NaN', [{ tensor: 'q', at: [0, 0, 60, 1], value: NaN }]],
+        ['a NaN key of a local token reaches only the windows that hold it', [{ tensor: 'k', at: [0, 1, 90, 0], value: NaN }]],
+        ['a NaN value of a local token reaches only the windows that hold it', [{ tensor: 'v', at: [0, 0, 100, 5], value: NaN }]],
+        ['a NaN key of a global token reaches every local row', [{ tensor: 'k', at: [0, 0, 120, 2], value: NaN }]],
+        ['NaN and infinity at a padding token reach no row', [
+          { tensor: 'k', at: [0, 0, 150, 0], value: NaN }, { tensor: 'v', at: [0, 1, 150, 3], value: Infinity },
+        ], true],
+        ['an infinite value of a local token gives infinite outputs where visible', [{ tensor: 'v', at: [0, 1, 40, 0], value: -Infinity }]],
+      ];
+      for (const [name, poisons, hidden] of LOCAL_CASES) {
+        it(name, async () => {
+          const clean = { q: randn(B * H * L * D, 11), k: randn(B * H * L * D, 12), v: randn(B * H * L * D, 13) };
+          const data = { q: clean.q.slice(), k: clean.k.slice(), v: clean.v.slice() };
+          for (const p of poisons) data[p.tensor][((p.at[0] * H + p.at[1]) * L + p.at[2]) * D + p.at[3]] = p.value;
+          const [q, k, v] = await Promise.all([data.q, data.k, data.v].map((x) => tensorOn(device, x, [B, H, L, D])));
+          const out = await localAttention(q!, k!, v!, { window: 8, attentionMask: await tensorOn(device, mask, [B, L]) });
+          const seen = hidden ? clean : data;
+          const expected = localReference({
+            shape: [B, H, L, D], ...seen, qGlobal: seen.q, kGlobal: seen.k, vGlobal: seen.v, mask, left: 8, right: 8,
+            scale: 1 / Math.sqrt(D),
+          });
+          expectSameNonFinite((await out.data()) as Float32Array, expected, device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
     });
 
     describe('axialPositionEncoding', () => {

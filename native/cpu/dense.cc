@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "cpu/finite.h"
 #include "cpu/tile_math.h"
 #include "kernels/dense.h"
 
@@ -39,6 +40,7 @@ void denseQueryTile(const DenseShape& s, const float* q, const float* k, const f
       t.visible[r] = visible;
       seenByAll = std::min(seenByAll, visible);
       cpu::scaleRow(row, visible, s.scale);
+      std::fill(row + visible, row + n, 0.0f);
       if (visible == 0) continue;
       const float newMax = std::max(t.rowMax[r], cpu::rowMax(row, visible));
       const float correction = std::exp(t.rowMax[r] - newMax);
@@ -46,11 +48,16 @@ void denseQueryTile(const DenseShape& s, const float* q, const float* k, const f
       t.rowMax[r] = newMax;
       if (correction != 1.0f) cpu::scaleRow(t.acc.data() + size_t(r) * D, D, correction);
     }
-    // Keys every row sees go through one product; the rest row by row, so that a masked key
-    // never touches a row: a zero weight times a NaN or infinite value would still be NaN,
-    // leaking later positions into earlier outputs.
-    cpu::gemmNN(m, D, seenByAll, t.scores.data(), kKeyTile, v + size_t(j0) * D, D, t.acc.data(), D);
-    if (seenByAll == n) continue;
+    // Masked columns hold zero weights, which add nothing to finite values; but a zero weight
+    // times a NaN or infinite value is still NaN, which would leak later positions into
+    // earlier outputs. When the masked keys' values are not all finite, the keys every row sees
+    // go through one product and the rest row by row, so that a masked key touches no row.
+    const float* vTile = v + size_t(j0) * D;
+    if (seenByAll == n || cpu::allFinite(vTile + size_t(seenByAll) * D, n - seenByAll, D, D)) {
+      cpu::gemmNN(m, D, n, t.scores.data(), kKeyTile, vTile, D, t.acc.data(), D);
+      continue;
+    }
+    cpu::gemmNN(m, D, seenByAll, t.scores.data(), kKeyTile, vTile, D, t.acc.data(), D);
     for (int r = 0; r < m; ++r)
       cpu::gemmNN(1, D, t.visible[r] - seenByAll, t.scores.data() + size_t(r) * kKeyTile + seenByAll, kKeyTile,
                   v + size_t(j0 + seenByAll) * D, D, t.acc.data() + size_t(r) * D, D);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/finite.h"
 #include "cpu/tile_math.h"
 #include "kernels/local.h"
 
@@ -86,7 +87,8 @@ HeadSlice headSlice(const LocalShape& s, const LocalInputs<float>& in, float* ou
 struct SoftmaxTile {
   int D = 0, rows = 0;
   std::vector<float> queries, scores, acc, rowMax, rowSum;
-  std::vector<int> removed;         // columns of the current key tile no row may see
+  std::vector<int> removed;         // columns of the current key tile no row may see, ascending
+  std::vector<IndexRange> visible;  // per row: the columns [begin, end) of the tile fold gave it
   std::vector<float> keys, values;  // gathered rows, for keys that are not contiguous
 
   void resize(int d) {
@@ -96,6 +98,7 @@ struct SoftmaxTile {
     acc.resize(size_t(kQueryTile) * d);
     rowMax.resize(kQueryTile);
     rowSum.resize(kQueryTile);
+    visible.resize(kQueryTile);
     keys.resize(size_t(kKeyTile) * d);
     values.resize(size_t(kKeyTile) * d);
     removed.reserve(kKeyTile);
@@ -130,8 +133,10 @@ struct SoftmaxTile {
     const float tileMax = hi > lo ? cpu::rowMax(row + lo, hi - lo) : kNegInf;
     if (tileMax == kNegInf) {
       std::fill(row, row + n, 0.0f);
+      visible[size_t(r)] = {0, 0};
       return;
     }
+    visible[size_t(r)] = {lo, hi};
     const float newMax = std::max(rowMax[r], tileMax);
     const float correction = std::exp(rowMax[r] - newMax);
     rowSum[r] = rowSum[r] * correction + cpu::expSumShifted(row + lo, hi - lo, newMax);
@@ -141,8 +146,34 @@ struct SoftmaxTile {
     std::fill(row + hi, row + n, 0.0f);
   }
 
+  // O += P·V over the columns each row sees. The others hold zero weights, which add nothing
+  // to finite values; but a zero weight times a NaN or infinite value is still NaN, so when
+  // such a value sits in a partly masked tile the tile goes row by row, in runs of visible
+  // columns, and a masked key never enters a row's product.
   void accumulate(int r0, int r1, int n, const float* v) {
-    cpu::gemmNN(r1 - r0, D, n, scores.data() + size_t(r0) * kKeyTile, kKeyTile, v, D, acc.data() + size_t(r0) * D, D);
+    bool whole = removed.empty();
+    for (int r = r0; r < r1 && whole; ++r) whole = visible[size_t(r)].begin == 0 && visible[size_t(r)].end == n;
+    if (whole || cpu::allFinite(v, n, D, D)) {
+      cpu::gemmNN(r1 - r0, D, n, scores.data() + size_t(r0) * kKeyTile, kKeyTile, v, D, acc.data() + size_t(r0) * D, D);
+      return;
+    }
+    for (int r = r0; r < r1; ++r) {
+      const IndexRange span = visible[size_t(r)];
+      int start = span.begin;
+      for (int c : removed) {
+        if (c < start) continue;
+        if (c >= span.end) break;
+        accumulateRun(r, start, c, v);
+        start = c + 1;
+      }
+      accumulateRun(r, start, span.end, v);
+    }
+  }
+
+  void accumulateRun(int r, int c0, int c1, const float* v) {
+    if (c1 <= c0) return;
+    cpu::gemmNN(1, D, c1 - c0, scores.data() + size_t(r) * kKeyTile + c0, kKeyTile, v + size_t(c0) * D, D,
+                acc.data() + size_t(r) * D, D);
   }
 
   void writeRow(int r, float* dst) const {
