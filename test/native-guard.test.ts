@@ -27,13 +27,21 @@ const VALID = {
   denseAttention: (): Descriptor[] => [f32([1, 2, 3, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), f32([1, 2, 3, 4])],
   axialPositionEncoding: (): Descriptor[] => [f32([2, 3]), f32([4, 1]), i32([1, 5], [0, 1, 2, 3, 7]), f32([1, 5, 4])],
   copyTensor: (): Descriptor[] => [f32([2, 3]), f32([2, 3])],
+  // q, k, v, global q, k, v, attention mask, out
+  localAttention: (): Descriptor[] => [
+    f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]),
+    i32([1, 6], [0, 1, 0, -1, 0, 0]), f32([1, 2, 6, 4]),
+  ],
 } as const;
 type Op = keyof typeof VALID;
 
-const DEFAULT_OPTIONS = { denseAttention: { scale: 0.5, causal: false }, axialPositionEncoding: { layout: 'reformer' }, copyTensor: {} };
+const DEFAULT_OPTIONS = {
+  denseAttention: { scale: 0.5, causal: false }, axialPositionEncoding: { layout: 'reformer' }, copyTensor: {},
+  localAttention: { left: 1, right: 2, scale: 0.5 },
+};
 
 function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], cancel?: unknown): Promise<void> {
-  const [a, b, c, d] = args.map((x) => as(x as Descriptor));
+  const [a, b, c, d, e, f, g, h] = args.map((x) => as(x as Descriptor));
   switch (op) {
     case 'denseAttention':
       return native.denseAttention(a!, b!, c!, d!, opts as never, cancel as never);
@@ -41,11 +49,13 @@ function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], canc
       return native.axialPositionEncoding(a!, b!, c ?? null, d!, opts as never, cancel as never);
     case 'copyTensor':
       return native.copyTensor(a!, b!, cancel as never);
+    case 'localAttention':
+      return native.localAttention(a!, b!, c!, { q: d!, k: e!, v: f! }, g ?? null, h!, opts as never, cancel as never);
   }
 }
 
 /** Tensor arguments that may be absent: null there is valid. */
-const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2 };
+const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2, localAttention: 6 };
 
 /** Every way a single descriptor can be malformed; each must make any op throw. */
 const DESCRIPTOR_MUTATIONS: Record<string, (d: Descriptor) => unknown> = {
@@ -139,6 +149,12 @@ describe('native layer guard', () => {
       ['axial weight of rank 3', 'axialPositionEncoding', () => [f32([2, 3, 1]), f32([4, 1]), i32([1, 5]), f32([1, 5, 4])]],
       ['axial without ids and more positions than the table', 'axialPositionEncoding', () => [f32([2, 3]), f32([4, 1]), null as never, f32([1, 9, 4])]],
       ['axial without ids and B = 2', 'axialPositionEncoding', () => [f32([2, 3]), f32([4, 1]), null as never, f32([2, 4, 4])]],
+      ['local k shorter than q', 'localAttention', () => { const a = VALID.localAttention(); a[1] = f32([1, 2, 5, 4]); return a; }],
+      ['local global v of another head dimension', 'localAttention', () => { const a = VALID.localAttention(); a[5] = f32([1, 2, 6, 3]); return a; }],
+      ['local out of another shape', 'localAttention', () => { const a = VALID.localAttention(); a[7] = f32([1, 2, 6, 5]); return a; }],
+      ['local mask of another length', 'localAttention', () => { const a = VALID.localAttention(); a[6] = i32([1, 5]); return a; }],
+      ['local mask as float32', 'localAttention', () => { const a = VALID.localAttention(); a[6] = f32([1, 6]); return a; }],
+      ['local out aliasing the global k', 'localAttention', () => { const a = VALID.localAttention(); a[7] = a[4]!; return a; }],
       ['copy between different sizes', 'copyTensor', () => [f32([2, 3]), f32([3, 3])]],
       ['copy between different dtypes', 'copyTensor', () => [f32([2, 3]), i32([2, 3])]],
       ['copy onto itself', 'copyTensor', () => { const t = f32([2, 3]); return [t, t]; }],
@@ -156,6 +172,17 @@ describe('native layer guard', () => {
       for (const opts of [null, {}, { layout: 'other' }, { layout: 1 }])
         expectThrowsCleanly(() => call('axialPositionEncoding', VALID.axialPositionEncoding(), opts));
     });
+    it('localAttention needs integer window sides within range and a finite float32 scale', () => {
+      for (const opts of [null, {}, { left: 1, right: 2 }, { left: -1, right: 2, scale: 1 }, { left: 1.5, right: 2, scale: 1 },
+        { left: 1e300, right: 2, scale: 1 }, { left: NaN, right: 2, scale: 1 }, { left: 1, right: '2', scale: 1 },
+        { left: 1, right: 2, scale: Infinity }])
+        expectThrowsCleanly(() => call('localAttention', VALID.localAttention(), opts));
+    });
+    it('localAttention needs the global projections as an object of three tensors', () => {
+      const a = VALID.localAttention().map(as);
+      for (const global of [1, 'g', { q: a[3], k: a[4] }, { q: a[3], k: a[4], v: 7 }])
+        expectThrowsCleanly(() => native.localAttention(a[0]!, a[1]!, a[2]!, global as never, null, a[7]!, DEFAULT_OPTIONS.localAttention));
+    });
     it('rejects anything but a CancelToken as the cancel argument', () => {
       for (const cancel of [{}, 1, 'x', new (native.DeviceBuffer as unknown as new () => object)(), Object.create(native.CancelToken.prototype)])
         for (const op of Object.keys(VALID) as Op[]) expectThrowsCleanly(() => call(op, VALID[op](), undefined, cancel));
@@ -163,6 +190,13 @@ describe('native layer guard', () => {
   });
 
   describe('out-of-range data', () => {
+    it('rejects attention mask values other than -1, 0 and 1', async () => {
+      for (const bad of [2, -2, 2 ** 31 - 1, -(2 ** 31)]) {
+        const args = VALID.localAttention();
+        args[6] = i32([1, 6], [0, 0, bad, 0, 0, 0]);
+        await expect(call('localAttention', args)).rejects.toThrow(RangeError);
+      }
+    });
     it('rejects position ids outside the table without reading outside the weights', async () => {
       for (const bad of [-1, 8, 2 ** 31 - 1, -(2 ** 31)]) {
         const args = VALID.axialPositionEncoding();

@@ -2,7 +2,7 @@ import { native } from '../native.js';
 import { runNative } from '../run.js';
 import { Tensor } from '../tensor.js';
 import {
-  checkFinite, checkInt, checkOptions, checkSameDevice, checkShapeEquals, checkSignal, checkTensor, describe, FLOAT_DTYPES,
+  checkFloat32, checkInt, checkOptions, checkSameDevice, checkShapeEquals, checkSignal, checkTensor, describe, FLOAT_DTYPES,
 } from '../validate.js';
 
 /** Longformer's separate projections for global attention, each [B,H,L,D] like q. */
@@ -102,7 +102,9 @@ export async function localAttention(q: Tensor, k: Tensor, v: Tensor, opts: Loca
   checkSameDevice(FN, {
     q, k, v, 'opts.attentionMask': mask, 'opts.global.q': global?.q, 'opts.global.k': global?.k, 'opts.global.v': global?.v,
   });
-  const scale = o.scale === undefined ? 1 / Math.sqrt(q.shape[3]!) : checkFinite(FN, 'opts.scale', o.scale);
+  // With D = 0 there is nothing to scale (and 1/sqrt(0) would not fit a float32).
+  const D = q.shape[3]!;
+  const scale = o.scale === undefined ? (D > 0 ? 1 / Math.sqrt(D) : 1) : checkFloat32(FN, 'opts.scale', o.scale);
   const signal = checkSignal(FN, o.signal);
   const nq = q._native(FN, 'q'), nk = k._native(FN, 'k'), nv = v._native(FN, 'v');
   const nMask = mask ? mask._native(FN, 'opts.attentionMask') : null;
@@ -113,7 +115,7 @@ export async function localAttention(q: Tensor, k: Tensor, v: Tensor, opts: Loca
       v: global.v._native(FN, 'opts.global.v'),
     }
     : null;
-  return runNative(FN, signal, () => Tensor._allocate(q.dtype, q.shape, q._deviceIndex), (out, cancel) =>
+  return runNative(FN, signal, () => Tensor._allocate(q.dtype, q.shape, q._deviceIndex, FN), (out, cancel) =>
     native.localAttention(nq, nk, nv, nGlobal, nMask, out._native(FN, 'out'), { left, right, scale }, cancel),
   );
 }

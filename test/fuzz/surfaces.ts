@@ -9,7 +9,7 @@
 // non-float32 float, and a shape of the wrong rank or size are RangeErrors; a disposed tensor
 // is AttentionError DISPOSED, an aborted signal ABORTED.
 import {
-  axialPositionEncoding, denseAttention, fromHalf, Tensor, toBFloat16, toFloat16, type DType,
+  axialPositionEncoding, denseAttention, fromHalf, localAttention, Tensor, toBFloat16, toFloat16, type DType,
 } from '../../lib/index.js';
 import type { Rand } from '../helpers/fuzz.js';
 
@@ -470,4 +470,113 @@ const axial: Surface = {
   ],
 };
 
-export const SURFACES: Surface[] = [tensorFrom, tensorTo, ...halfConversions, fromHalfSurface, dense, axial];
+function globalSlot(key: 'q' | 'k' | 'v'): Slot {
+  return {
+    name: `opts.global.${key}`, rank: 4, dtypes: FLOATS, optional: true,
+    get: (a) => ((a[3] as Record<string, unknown> | undefined)?.global as Record<string, unknown> | undefined)?.[key],
+    set: (a, value) => {
+      const o = optionsOf(a, 3);
+      o.global = { ...((o.global as object | undefined) ?? { q: a[0], k: a[1], v: a[2] }), [key]: value };
+    },
+  };
+}
+
+const local: Surface = {
+  fn: 'localAttention', async: true,
+  valid(r) {
+    const dtype = r.pick(FLOATS);
+    const [B, H, L, D] = [r.int(1, 2), r.int(1, 2), r.int(1, 12), r.int(1, 4)];
+    const opts: Record<string, unknown> = { window: r.chance(0.5) ? r.int(0, L + 2) : [r.int(0, L), r.int(0, L)] };
+    if (r.chance(0.5)) opts.attentionMask = tensor([B, L], 'int32', () => r.int(-1, 1));
+    if (r.chance(0.4)) opts.global = { q: tensor([B, H, L, D], dtype), k: tensor([B, H, L, D], dtype), v: tensor([B, H, L, D], dtype) };
+    if (r.chance(0.3)) opts.scale = r.next();
+    return [tensor([B, H, L, D], dtype), tensor([B, H, L, D], dtype), tensor([B, H, L, D], dtype), opts];
+  },
+  invoke: (a) => localAttention(...(a as Parameters<typeof localAttention>)),
+  slots: [
+    slotAt('q', 0, 4, FLOATS), slotAt('k', 1, 4, FLOATS), slotAt('v', 2, 4, FLOATS),
+    optionSlot('attentionMask', 3, 'attentionMask', 2, ['int32']), globalSlot('q'), globalSlot('k'), globalSlot('v'),
+  ],
+  options: {
+    index: 3, required: true, tensors: ['attentionMask', 'global'],
+    kinds: { window: { kind: 'int', min: 0 }, scale: { kind: 'float32' }, signal: { kind: 'signal' } },
+  },
+  relations: [
+    (r, args) => {
+      const a = clone(args);
+      const which = r.int(1, 2), shape = shapeOf(a[0]);
+      shape[r.int(0, 3)]! += 1;
+      a[which] = tensor(shape, dtypeOf(a[0]));
+      return { what: `${'qkv'[which]} differs from q in shape`, args: a, expected: 'RangeError', mentions: `${'qkv'[which]}.shape` };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const which = r.int(1, 2);
+      a[which] = tensor(shapeOf(a[0]), r.pick(FLOATS.filter((d) => d !== dtypeOf(a[0]))));
+      return { what: `${'qkv'[which]} has another float dtype`, args: a, expected: 'TypeError', mentions: `${'qkv'[which]}.dtype` };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const [B, , L] = shapeOf(a[0]);
+      optionsOf(a, 3).attentionMask = tensor(r.chance(0.5) ? [B!, L! + 1] : [B! + 1, L!], 'int32');
+      return { what: 'the attention mask has another shape', args: a, expected: 'RangeError', mentions: 'opts.attentionMask' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const [B, , L] = shapeOf(a[0]);
+      const bad = r.pick([2, -2, 7, -(2 ** 31), 2 ** 31 - 1]);
+      optionsOf(a, 3).attentionMask = tensor([B!, L!], 'int32', (i) => (i === L! - 1 ? bad : 0));
+      return { what: `an attention mask value is ${bad}`, args: a, expected: 'RangeError', mentions: 'opts.attentionMask' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const key = r.pick(['q', 'k', 'v'] as const);
+      const shape = shapeOf(a[0]);
+      shape[r.int(0, 3)]! += 1;
+      globalSlot(key).set(a, tensor(shape, dtypeOf(a[0])));
+      return { what: `the global ${key} differs from q in shape`, args: a, expected: 'RangeError', mentions: `opts.global.${key}` };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const key = r.pick(['q', 'k', 'v'] as const);
+      globalSlot(key).set(a, tensor(shapeOf(a[0]), r.pick(FLOATS.filter((d) => d !== dtypeOf(a[0])))));
+      return { what: `the global ${key} has another float dtype`, args: a, expected: 'TypeError', mentions: `opts.global.${key}` };
+    },
+  ],
+  extra: [
+    (r, args) => {
+      const a = clone(args);
+      const o = optionsOf(a, 3);
+      const [what, value] = r.pick<[string, unknown]>([['a number', 1], ['a string', 'g'], ['an array', []], ['null', null]]);
+      o.global = value;
+      return { what: `opts.global is ${what}`, args: a, expected: 'TypeError', mentions: 'opts.global' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const o = optionsOf(a, 3);
+      o.global = r.chance(0.5) ? { q: a[0], k: a[1] } : { q: a[0], k: a[1], v: a[2], w: a[2] };
+      return { what: 'opts.global lacks v or has a fourth key', args: a, expected: 'TypeError', mentions: 'opts.global' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      delete optionsOf(a, 3).window;
+      return { what: 'opts.window is missing', args: a, expected: 'TypeError', mentions: 'opts.window' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const [what, value, expected, mentions] = r.pick<[string, unknown, Expected, string]>([
+        ['a pair with a negative side', [-1, 2], 'RangeError', 'opts.window[0]'],
+        ['a pair with a fractional side', [1, 2.5], 'TypeError', 'opts.window[1]'],
+        ['a pair with a NaN side', [NaN, 2], 'TypeError', 'opts.window[0]'],
+        ['a pair with a string side', [1, '2'], 'TypeError', 'opts.window[1]'],
+        ['a pair with a side beyond int32', [2 ** 31, 0], 'RangeError', 'opts.window[0]'],
+        ['one element', [1], 'TypeError', 'opts.window'],
+        ['three elements', [1, 2, 3], 'TypeError', 'opts.window'],
+      ]);
+      optionsOf(a, 3).window = value;
+      return { what: `opts.window is ${what}`, args: a, expected, mentions };
+    },
+  ],
+};
+
+export const SURFACES: Surface[] = [tensorFrom, tensorTo, ...halfConversions, fromHalfSurface, dense, axial, local];

@@ -2,11 +2,14 @@
 // naive float64 reference (test/helpers/reference.ts), whatever the sizes (tile edges, empty
 // dimensions), dtypes and options.
 import { describe, expect, it } from 'vitest';
-import { axialPositionEncoding, denseAttention, fromHalf, Tensor, toBFloat16, toFloat16, type DType } from '../../lib/index.js';
+import {
+  axialPositionEncoding, denseAttention, fromHalf, localAttention, Tensor, toBFloat16, toFloat16, type DType,
+} from '../../lib/index.js';
 import { expectClose, expectEqualArrays } from '../helpers/compare.js';
 import { FUZZ_SEED, fuzzCount, Rand } from '../helpers/fuzz.js';
 import { randn } from '../helpers/random.js';
 import { axialReference, denseReference } from '../helpers/reference.js';
+import { localReference } from '../helpers/reference_local.js';
 
 type Float = 'float32' | 'float16' | 'bfloat16';
 
@@ -74,6 +77,35 @@ describe('fuzz: valid random configurations against the naive references', () =>
       expect(out.shape).toEqual([B, L, d0 + d1]);
       expectEqualArrays(await floatValues(out), axialReference(w0.values, [n0, d0], w1.values, [n1, d1], ids, layout));
       for (const t of [w0.t, w1.t, idsTensor, out]) t?.dispose();
+    }
+  });
+
+  it(`localAttention: ${fuzzCount(150)} configurations (seed ${FUZZ_SEED})`, async () => {
+    const r = new Rand(FUZZ_SEED ^ 0x10ca1);
+    for (let n = 0; n < fuzzCount(150); n++) {
+      const dtype = r.pick<Float>(['float32', 'float32', 'float16', 'bfloat16']);
+      const [B, H, D] = [r.int(1, 2), r.int(1, 3), r.pick([1, 3, 8, 16, 24])];
+      const L = r.chance(0.15) ? r.int(100, 140) : r.int(1, 80);
+      const window: number | [number, number] = r.chance(0.5) ? r.int(0, L + 2) : [r.int(0, L), r.int(0, L)];
+      const [left, right] = typeof window === 'number' ? [window, window] : window;
+      const roles = r.pick([0, 0.05, 0.3]);
+      const mask = r.chance(0.6) ? Int32Array.from({ length: B * L }, () => (r.chance(roles) ? r.pick([-1, 1]) : 0)) : undefined;
+      const separateGlobal = r.chance(0.5);
+      const scale = r.chance(0.5) ? undefined : r.next() / Math.sqrt(D);
+      const shape: [number, number, number, number] = [B, H, L, D];
+      const [q, k, v] = [0, 1, 2].map((i) => input(dtype, shape, n * 6 + i));
+      const [qg, kg, vg] = separateGlobal ? [3, 4, 5].map((i) => input(dtype, shape, n * 6 + i)) : [q, k, v];
+      const maskTensor = mask ? Tensor.from(mask, [B, L]) : undefined;
+      const out = await localAttention(q!.t, k!.t, v!.t, {
+        window, ...(maskTensor ? { attentionMask: maskTensor } : {}),
+        ...(separateGlobal ? { global: { q: qg!.t, k: kg!.t, v: vg!.t } } : {}), ...(scale === undefined ? {} : { scale }),
+      });
+      const expected = localReference({
+        shape, q: q!.values, k: k!.values, v: v!.values, qGlobal: qg!.values, kGlobal: kg!.values, vGlobal: vg!.values,
+        mask, left, right, scale: scale ?? 1 / Math.sqrt(D),
+      });
+      expectClose(await floatValues(out), expected, TOLERANCE[dtype]);
+      for (const t of [q!.t, k!.t, v!.t, qg!.t, kg!.t, vg!.t, maskTensor, out]) t?.dispose();
     }
   });
 });
