@@ -3,7 +3,7 @@
 // freed and no listener stays on the signal.
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { axialPositionEncoding, denseAttention, memoryStats, Tensor } from '../lib/index.js';
+import { axialPositionEncoding, denseAttention, localAttention, memoryStats, Tensor } from '../lib/index.js';
 import { randn } from './helpers/random.js';
 import { sanitized } from './helpers/env.js';
 import { settleGarbage } from './helpers/memory.js';
@@ -59,6 +59,25 @@ describe('AbortSignal', () => {
       expect(latency, `stopped ${latency.toFixed(0)} ms after abort(); a full run takes ${fullTime.toFixed(0)} ms`).toBeLessThan(fullTime / 4);
       expect(memoryStats().cpuBytes).toBe(before);
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    });
+
+    it('stops a long localAttention at the next task boundary', async () => {
+      const [B2, H2, L2, D2] = sanitized ? [1, 4, 4096, 32] : [1, 8, 16384, 64];
+      const x = Tensor.from(randn(B2 * H2 * L2 * D2, 5), [B2, H2, L2, D2]);
+      const full = performance.now();
+      (await localAttention(x, x, x, { window: 256 })).dispose();
+      const fullTime = performance.now() - full;
+      await settleGarbage();
+      const before = memoryStats().cpuBytes;
+      const controller = new AbortController();
+      const pending = localAttention(x, x, x, { window: 256, signal: controller.signal });
+      await new Promise((resolve) => setTimeout(resolve, fullTime / 4));
+      const abortedAt = performance.now();
+      controller.abort();
+      await expect(pending).rejects.toMatchObject(ABORTED);
+      const latency = performance.now() - abortedAt;
+      expect(latency, `stopped ${latency.toFixed(0)} ms after abort(); a full run takes ${fullTime.toFixed(0)} ms`).toBeLessThan(fullTime / 4);
+      expect(memoryStats().cpuBytes).toBe(before);
     });
 
     it('leaves the thread pool serving: the next request gives the same result as before the abort', async () => {

@@ -2,7 +2,9 @@
 // flight at once give bit for bit the results of running them one by one, failing and
 // aborted requests among them do not disturb the others, and the event loop keeps ticking.
 import { describe, expect, it } from 'vitest';
-import { axialPositionEncoding, denseAttention, memoryStats, Tensor, toBFloat16, toFloat16, type Device } from '../lib/index.js';
+import {
+  axialPositionEncoding, denseAttention, localAttention, memoryStats, Tensor, toBFloat16, toFloat16, type Device,
+} from '../lib/index.js';
 import { forEachDevice, tensorOn } from './helpers/devices.js';
 import { sanitized } from './helpers/env.js';
 import { Rand } from './helpers/fuzz.js';
@@ -21,6 +23,14 @@ async function makeRequest(r: Rand, device: Device, n: number): Promise<Request>
     const ids = await tensorOn(device, Int32Array.from({ length: B * L }, () => r.int(0, n0 * n1 - 1)), [B, L]);
     const layout = r.pick(['reformer', 'seed'] as const);
     return () => axialPositionEncoding([w0, w1], { positionIds: ids, layout });
+  }
+  if (r.chance(0.3)) {
+    const [B, H, L, D] = [r.int(1, 2), r.int(1, 4), r.int(1, 600), r.pick([16, 32, 64])];
+    const [q, k, v] = await Promise.all([0, 1, 2].map((i) => tensorOn(device, randn(B * H * L * D, n + i), [B, H, L, D])));
+    const mask = await tensorOn(device, Int32Array.from({ length: B * L }, () => (r.chance(0.05) ? r.pick([-1, 1]) : 0)), [B, L]);
+    const window: number | [number, number] = r.chance(0.5) ? r.int(0, 64) : [r.int(0, 64), r.int(0, 64)];
+    const opts = { window, ...(r.chance(0.5) ? { attentionMask: mask } : {}) };
+    return () => localAttention(q!, k!, v!, opts);
   }
   const big = !sanitized && r.chance(0.1);
   const [B, H, Lq, Lk, D] = [r.int(1, 2), r.int(1, 4), big ? r.int(300, 700) : r.int(1, 160), big ? r.int(300, 700) : r.int(1, 160), r.pick([8, 16, 32, 64])];
