@@ -26,7 +26,7 @@ set +e
 SPARSE_ATTENTION_ADDON="$addon" SPARSE_ATTENTION_SANITIZED=1 \
   LD_PRELOAD="$(c++ -print-file-name=libasan.so)" \
   ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan:abort_on_error=1:strict_string_checks=1:check_initialization_order=1" \
-  LSAN_OPTIONS="exitcode=0" \
+  LSAN_OPTIONS="exitcode=0:suppressions=$root/scripts/lsan.supp" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan" \
   NODE_OPTIONS="--expose-gc" \
   npx vitest run "$@" 2>&1 | tee "$logs/vitest.out"
