@@ -34,6 +34,15 @@ export function checkShape(fn: string, shape: unknown): number {
   return count;
 }
 
+/** A zeroed host array; a failed allocation is OUT_OF_MEMORY, not V8's RangeError. */
+function hostArray(fn: string, dtype: DType, count: number): TensorData {
+  try {
+    return new (arrayTypeOf(dtype))(count);
+  } catch (error) {
+    throw new AttentionError('OUT_OF_MEMORY', `${fn}: cannot allocate ${count * bytesPerElement(dtype)} bytes of host memory`, { cause: error });
+  }
+}
+
 /** A dense row-major tensor on the CPU or a CUDA device. */
 export class Tensor {
   readonly dtype: DType;
@@ -89,7 +98,7 @@ export class Tensor {
    */
   static _allocate(dtype: DType, shape: readonly number[], index: number, fn = 'Tensor'): Tensor {
     const count = checkShape(fn, shape);
-    if (index < 0) return new Tensor(dtype, shape, -1, new (arrayTypeOf(dtype))(count));
+    if (index < 0) return new Tensor(dtype, shape, -1, hostArray(fn, dtype, count));
     const buffer = native.DeviceBuffer.allocate(index, count * bytesPerElement(dtype));
     return new Tensor(dtype, shape, index, undefined, buffer);
   }
