@@ -2,7 +2,8 @@
 // random): every argument is checked before any native call, and the error names the
 // function, the argument, the expected and the actual value.
 import { describe, expect, it } from 'vitest';
-import { axialPositionEncoding, denseAttention, Tensor } from '../lib/index.js';
+import { axialPositionEncoding, denseAttention, localAttention, Tensor } from '../lib/index.js';
+import { hasCuda } from './helpers/devices.js';
 
 const f32 = (shape: number[]) => Tensor.from(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
 
@@ -49,6 +50,17 @@ describe('arguments', () => {
     it('rejects more than 8 dimensions and non-numeric dimensions', () => {
       expect(() => Tensor.from(new Float32Array(1), [1, 1, 1, 1, 1, 1, 1, 1, 1])).toThrow(RangeError);
       expect(() => Tensor.from(new Float32Array(1), ['1' as never])).toThrow(TypeError);
+    });
+  });
+
+  describe.skipIf(!hasCuda)(hasCuda ? 'devices' : 'devices (skipped: no CUDA device on this machine)', () => {
+    it('rejects inputs on different devices, naming both', async () => {
+      const cpu = f32([1, 1, 4, 4]), gpu = await cpu.to('cuda');
+      await expect(denseAttention(cpu, gpu, gpu)).rejects.toThrow('denseAttention: k is on cuda:0 but q is on cpu; move them to one device');
+      await expect(localAttention(gpu, gpu, cpu, { window: 1 })).rejects.toThrow(/localAttention: v is on cpu but q is on cuda:0/);
+      const ids = Tensor.from(new Int32Array([0, 1]), [1, 2]);
+      await expect(axialPositionEncoding([await f32([2, 2]).to('cuda'), await f32([2, 2]).to('cuda')], { positionIds: ids }))
+        .rejects.toThrow(/opts.positionIds is on cpu but weights\[0\] is on cuda:0/);
     });
   });
 
