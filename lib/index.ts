@@ -6,3 +6,7 @@ export { memoryStats, emptyCache, type MemoryStats } from './memory.js';
 export { toFloat16, toBFloat16, fromHalf } from './half.js';
 export { denseAttention, type DenseAttentionOptions } from './ops/dense.js';
 export { axialPositionEncoding, type AxialPositionEncodingOptions } from './ops/axial.js';
+export {
+  lshHash, sortByBucket, lshAttention, type BucketCount, type LshHashOptions, type SortByBucketOptions,
+  type LshAttentionOptions,
+} from './ops/lsh.js';

@@ -22,6 +22,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyTensor", Napi::Function::New<copyTensor>(env, "copyTensor"));
   exports.Set("axialPositionEncoding", Napi::Function::New<axialPositionEncoding>(env, "axialPositionEncoding"));
   exports.Set("denseAttention", Napi::Function::New<denseAttention>(env, "denseAttention"));
+  exports.Set("lshHash", Napi::Function::New<lshHash>(env, "lshHash"));
+  exports.Set("sortByBucket", Napi::Function::New<sortByBucket>(env, "sortByBucket"));
+  exports.Set("lshAttention", Napi::Function::New<lshAttention>(env, "lshAttention"));
   return exports;
 }
 
