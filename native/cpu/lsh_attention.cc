@@ -16,7 +16,6 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
-#include <vector>
 
 #include "cpu/tile_math.h"
 #include "kernels/lsh.h"
@@ -31,9 +30,11 @@ constexpr int kQueryTile = 64;      // query rows per score tile
 constexpr int kWindowSlots = 1024;  // query slots one task handles
 constexpr int kRowsPerTask = 256;   // tokens per task of the final scaling pass
 constexpr int kPrefetchRows = 4;    // gathers request rows this far ahead
+constexpr int kMinTasks = 8;        // tasks per round of a head, for the pool to balance
 
 struct ChunkInputs {
   const float* qk;             // [B, H, L, D]
+  const float* keyScales;      // [B, H, L]: 1 / sqrt(mean(qk²) + 1e-6) of each token
   const float* v;              // [B, H, L, D]
   const int32_t* sorted;       // [B, H, nChunks * chunkLength], or null: identity order
   const int32_t* paddingMask;  // [B, L] or null
@@ -51,96 +52,114 @@ struct RoundOutputs {
   int round;
 };
 
-// Per-task buffers: the key window and one query tile with its scores and output.
+// Scratch that is always written before it is read: no zero fill.
+template <typename T>
+std::unique_ptr<T[]> uninitialized(size_t count) {
+  return std::unique_ptr<T[]>(new T[count]);
+}
+
+// Per-task buffers: the window and one query tile's scores and output.
 struct ChunkScratch {
-  std::vector<float> keys, values;          // [window, D]
-  std::vector<int32_t> keyPos, keyAllowed;  // [window]: position, firstAllowedQuery
-  std::vector<float> queries, scores, acc;  // [tile, D], [tile, keysPerQuery], [tile, D]
-  std::vector<lsh::SlotToken> queryTokens;  // [tile]
-  std::vector<float> rowLse, rowScale;      // [tile]
+  std::unique_ptr<float[]> raw, keys, values;     // [window, D]: qk rows, normalised keys, values
+  std::unique_ptr<lsh::SlotToken[]> tokens;       // [window]
+  std::unique_ptr<int32_t[]> keyPos, keyAllowed;  // [window]: position, firstAllowedQuery
+  std::unique_ptr<float[]> scores, acc;           // [tile, keysPerQuery], [tile, D]
+  float rowLse[kQueryTile], rowScale[kQueryTile];
 
   ChunkScratch(int windowRows, int keys, int D)
-      : keys(size_t(windowRows) * D), values(size_t(windowRows) * D), keyPos(windowRows), keyAllowed(windowRows),
-        queries(size_t(kQueryTile) * D), scores(size_t(kQueryTile) * keys), acc(size_t(kQueryTile) * D),
-        queryTokens(kQueryTile), rowLse(kQueryTile), rowScale(kQueryTile) {}
+      : raw(uninitialized<float>(size_t(windowRows) * D)), keys(uninitialized<float>(size_t(windowRows) * D)),
+        values(uninitialized<float>(size_t(windowRows) * D)), tokens(uninitialized<lsh::SlotToken>(windowRows)),
+        keyPos(uninitialized<int32_t>(windowRows)), keyAllowed(uninitialized<int32_t>(windowRows)),
+        scores(uninitialized<float>(size_t(kQueryTile) * keys)), acc(uninitialized<float>(size_t(kQueryTile) * D)) {}
 };
 
 void prefetchRow(const float* row, int D) {
   for (int d = 0; d < D; d += 64 / int(sizeof(float))) __builtin_prefetch(row + d);
 }
 
-// key = n(x) (SEMANTICS 1.6).
-void normalizeKey(const float* x, int D, float sqrtD, float* key) {
-  float sumSquares = 0.0f;
-  for (int d = 0; d < D; ++d) sumSquares += x[d] * x[d];
-  const float scale = lsh::keyNormScale(sumSquares, D);
-  for (int d = 0; d < D; ++d) key[d] = lsh::normalizedKeyComponent(x[d], scale, sqrtD);
+// Σ x[d]² over 16 interleaved partial sums, which compilers keep in one vector register; a
+// single running sum would be a chain of D dependent additions.
+float sumOfSquares(const float* x, int D) {
+  constexpr int kPartials = 16;
+  float partial[kPartials] = {};
+  int d = 0;
+  for (; d + kPartials <= D; d += kPartials)
+    for (int j = 0; j < kPartials; ++j) partial[j] += x[d + j] * x[d + j];
+  for (; d < D; ++d) partial[d % kPartials] += x[d] * x[d];
+  float sum = 0.0f;
+  for (float p : partial) sum += p;
+  return sum;
 }
 
-const int32_t* sortedRowOf(const ChunkInputs& in, int64_t bh) {
-  return in.sorted ? in.sorted + bh * in.geometry.nChunks * in.geometry.chunkLength : nullptr;
+// keyScales[t] for every token: the norm part of n(x) (SEMANTICS 1.6), computed once rather
+// than in every window and round that gathers the key.
+void computeKeyScales(const CpuContext& ctx, int64_t tokens, int D, const float* qk, float* keyScales) {
+  parallelFor(ctx, (tokens + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
+    const int64_t end = std::min(tokens, (task + 1) * kRowsPerTask);
+    for (int64_t t = task * kRowsPerTask; t < end; ++t) keyScales[t] = lsh::keyNormScale(sumOfSquares(qk + t * D, D), D);
+  });
 }
 
-// Window rows w = 0..rows-1 hold the key slots keySlot(firstChunk, w): normalised keys and
-// values, zero rows for the padding positions of 1.10.
+// Window rows w = 0..rows-1 hold the slots keySlot(firstChunk, w): raw qk rows (the queries of
+// the chunks' own slots), normalised keys and values, zero rows for padding positions (1.10).
 void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, ChunkScratch& s) {
   const int D = in.D;
-  const int32_t* sortedRow = sortedRowOf(in, bh);
+  const int32_t* sortedRow = in.sorted ? in.sorted + bh * in.geometry.nChunks * in.geometry.chunkLength : nullptr;
   const int32_t* maskRow = in.paddingMask ? in.paddingMask + (bh / in.H) * in.L : nullptr;
   for (int w = 0; w < rows; ++w) {
-    const int pos = lsh::slotToken(sortedRow, lsh::keySlot(in.geometry, firstChunk, w), in.Lp).pos;
-    s.keyPos[w] = pos;
-    s.keyAllowed[w] = lsh::firstAllowedQuery(pos, lsh::isPaddingToken(maskRow, pos, in.L), in.causal);
+    const lsh::SlotToken token = lsh::slotToken(sortedRow, lsh::keySlot(in.geometry, firstChunk, w), in.Lp);
+    s.tokens[w] = token;
+    s.keyPos[w] = token.pos;
+    s.keyAllowed[w] = lsh::firstAllowedQuery(token.pos, lsh::isPaddingToken(maskRow, token.pos, in.L), in.causal);
   }
   const float* qk = in.qk + bh * in.L * D;
   const float* v = in.v + bh * in.L * D;
+  const float* keyScales = in.keyScales + bh * in.L;
   const float sqrtD = std::sqrt(float(D));
   for (int w = 0; w < rows; ++w) {
-    if (w + kPrefetchRows < rows && s.keyPos[w + kPrefetchRows] < in.L) {
-      prefetchRow(qk + int64_t(s.keyPos[w + kPrefetchRows]) * D, D);
-      prefetchRow(v + int64_t(s.keyPos[w + kPrefetchRows]) * D, D);
+    const int ahead = w + kPrefetchRows < rows ? s.keyPos[w + kPrefetchRows] : in.L;
+    if (ahead < in.L) {
+      prefetchRow(qk + int64_t(ahead) * D, D);
+      prefetchRow(v + int64_t(ahead) * D, D);
     }
     const int pos = s.keyPos[w];
+    float* raw = &s.raw[size_t(w) * D];
     float* key = &s.keys[size_t(w) * D];
     float* value = &s.values[size_t(w) * D];
     if (pos < in.L) {
-      normalizeKey(qk + int64_t(pos) * D, D, sqrtD, key);
+      std::memcpy(raw, qk + int64_t(pos) * D, sizeof(float) * D);
       std::memcpy(value, v + int64_t(pos) * D, sizeof(float) * D);
+      const float scale = keyScales[pos];
+      for (int d = 0; d < D; ++d) key[d] = lsh::normalizedKeyComponent(raw[d], scale, sqrtD);
     } else {
+      std::fill(raw, raw + D, 0.0f);
       std::fill(key, key + D, 0.0f);
       std::fill(value, value + D, 0.0f);
     }
   }
 }
 
-// Queries of slots [slot0, slot0 + m): raw qk rows (zero for padding positions).
-void gatherQueries(const ChunkInputs& in, int64_t bh, int slot0, int m, ChunkScratch& s) {
-  const int D = in.D;
-  const int32_t* sortedRow = sortedRowOf(in, bh);
-  for (int i = 0; i < m; ++i) s.queryTokens[i] = lsh::slotToken(sortedRow, slot0 + i, in.Lp);
-  const float* qk = in.qk + bh * in.L * D;
+// The output rows storeRows will update, requested before the tile's GEMMs: they are
+// scattered over the whole sequence and would otherwise miss the cache one by one.
+void prefetchOutputRows(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, const lsh::SlotToken* tokens,
+                        int m) {
   for (int i = 0; i < m; ++i) {
-    if (i + kPrefetchRows < m && s.queryTokens[i + kPrefetchRows].pos < in.L)
-      prefetchRow(qk + int64_t(s.queryTokens[i + kPrefetchRows].pos) * D, D);
-    const int pos = s.queryTokens[i].pos;
-    float* query = &s.queries[size_t(i) * D];
-    if (pos < in.L) {
-      std::memcpy(query, qk + int64_t(pos) * D, sizeof(float) * D);
-    } else {
-      std::fill(query, query + D, 0.0f);
-    }
+    if (tokens[i].pos >= in.L) continue;
+    const int64_t row = bh * in.L + tokens[i].pos;
+    for (int d = 0; d < in.D; d += 64 / int(sizeof(float))) __builtin_prefetch(out.out + row * in.D + d, 1);
+    if (out.lse) __builtin_prefetch(out.lse + row, 1);
   }
 }
 
 // Masks each score row, then turns it into exp(score - M) in place and records the row's
 // float32 lse and the factor exp(M - lse) that makes Σ exp(score - M)·v equal Σ p·v.
-void softmaxRows(const ChunkInputs& in, int m, int keyOffset, ChunkScratch& s) {
+void softmaxRows(const ChunkInputs& in, const lsh::SlotToken* queries, int m, int keyOffset, ChunkScratch& s) {
   const int K = lsh::keysPerQuery(in.geometry);
   const int32_t* keyPos = &s.keyPos[keyOffset];
   const int32_t* keyAllowed = &s.keyAllowed[keyOffset];
   for (int i = 0; i < m; ++i) {
     float* row = &s.scores[size_t(i) * K];
-    const int qPos = s.queryTokens[i].pos;
+    const int qPos = queries[i].pos;
     for (int j = 0; j < K; ++j) row[j] = lsh::maskedScore(row[j], qPos, keyPos[j], keyAllowed[j], in.maskValues);
     const float max = cpu::rowMax(row, K);
     const float lse = lsh::logSumExpFromMax(max, cpu::expSumShifted(row, K, max));
@@ -150,10 +169,11 @@ void softmaxRows(const ChunkInputs& in, int m, int keyOffset, ChunkScratch& s) {
 }
 
 // Writes (round 0) or adds (later rounds) each query's output into its token's row.
-void storeRows(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, int m, const ChunkScratch& s) {
+void storeRows(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, const lsh::SlotToken* queries, int m,
+               const ChunkScratch& s) {
   const int D = in.D;
   for (int i = 0; i < m; ++i) {
-    const int pos = s.queryTokens[i].pos;
+    const int pos = queries[i].pos;
     if (pos >= in.L) continue;  // a padding row of 1.10, dropped
     float* dst = out.out + (bh * in.L + pos) * D;
     const float* acc = &s.acc[size_t(i) * D];
@@ -161,8 +181,9 @@ void storeRows(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, int m
     if (out.lse) {
       lsh::RoundsLogSumExp& lse = out.lse[bh * in.L + pos];
       if (out.round == 0) lse = lsh::RoundsLogSumExp{};
-      keep = lse.add(s.rowLse[i]);
-      weight *= std::exp(s.rowLse[i] - lse.max);
+      const lsh::RoundRescale f = lse.add(s.rowLse[i]);
+      keep = f.previous;
+      weight *= f.current;
     }
     if (out.round == 0) {
       for (int d = 0; d < D; ++d) dst[d] = acc[d] * weight;
@@ -172,38 +193,39 @@ void storeRows(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, int m
   }
 }
 
-// One chunk whose keys start at window row keyOffset, in query tiles of kQueryTile rows.
-void attendChunk(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, int chunk, int keyOffset,
-                 ChunkScratch& s) {
+// One chunk whose keys start at window row keyOffset, in query tiles of kQueryTile rows. Its
+// own slots, the queries, are the window rows chunksBefore chunks further on.
+void attendChunk(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, int keyOffset, ChunkScratch& s) {
   const int c = in.geometry.chunkLength, K = lsh::keysPerQuery(in.geometry), D = in.D;
   const float* keys = &s.keys[size_t(keyOffset) * D];
   const float* values = &s.values[size_t(keyOffset) * D];
+  const int queryOffset = keyOffset + in.geometry.chunksBefore * c;
   for (int i0 = 0; i0 < c; i0 += kQueryTile) {
     const int m = std::min(kQueryTile, c - i0);
-    gatherQueries(in, bh, chunk * c + i0, m, s);
-    cpu::gemmNT(m, K, D, s.queries.data(), D, keys, D, s.scores.data(), K);
-    softmaxRows(in, m, keyOffset, s);
-    std::fill(s.acc.begin(), s.acc.end(), 0.0f);
-    cpu::gemmNN(m, D, K, s.scores.data(), K, values, D, s.acc.data(), D);
-    storeRows(in, out, bh, m, s);
+    const lsh::SlotToken* queries = &s.tokens[queryOffset + i0];
+    prefetchOutputRows(in, out, bh, queries, m);
+    cpu::gemmNT(m, K, D, &s.raw[size_t(queryOffset + i0) * D], D, keys, D, s.scores.get(), K);
+    softmaxRows(in, queries, m, keyOffset, s);
+    std::fill(s.acc.get(), s.acc.get() + size_t(m) * D, 0.0f);
+    cpu::gemmNN(m, D, K, s.scores.get(), K, values, D, s.acc.get(), D);
+    storeRows(in, out, bh, queries, m, s);
   }
 }
 
-// All chunks [firstChunk, firstChunk + nChunks) of every head: one hash round.
-void attendRound(const CpuContext& ctx, int64_t heads, const ChunkInputs& in, int firstChunk, int nChunks,
+// Chunks [firstChunk, firstChunk + nChunks) of head bh: one hash round, in tasks of
+// consecutive chunks that share a window.
+void attendRound(const CpuContext& ctx, int64_t bh, const ChunkInputs& in, int firstChunk, int nChunks,
                  const RoundOutputs& out) {
   const ChunkGeometry& g = in.geometry;
-  const int chunksPerTask = std::max(1, kWindowSlots / g.chunkLength);
-  const int groups = (nChunks + chunksPerTask - 1) / chunksPerTask;
-  parallelFor(ctx, heads * groups, [&](int64_t task) {
-    const int64_t bh = task / groups;
-    const int first = int(task % groups) * chunksPerTask;
+  const int chunksPerTask = std::clamp((nChunks + kMinTasks - 1) / kMinTasks, 1, std::max(1, kWindowSlots / g.chunkLength));
+  const int tasks = (nChunks + chunksPerTask - 1) / chunksPerTask;
+  parallelFor(ctx, tasks, [&](int64_t task) {
+    const int first = int(task) * chunksPerTask;
     const int count = std::min(chunksPerTask, nChunks - first);
     const int windowRows = (count - 1) * g.chunkLength + lsh::keysPerQuery(g);
     ChunkScratch scratch(windowRows, lsh::keysPerQuery(g), in.D);
     gatherWindow(in, bh, firstChunk + first, windowRows, scratch);
-    for (int k = 0; k < count; ++k)
-      attendChunk(in, out, bh, firstChunk + first + k, k * g.chunkLength, scratch);
+    for (int k = 0; k < count; ++k) attendChunk(in, out, bh, k * g.chunkLength, scratch);
   });
 }
 
@@ -220,7 +242,8 @@ void finishRounds(const CpuContext& ctx, int64_t tokens, int D, const lsh::Round
 std::unique_ptr<int32_t[]> hashAndSort(const CpuContext& ctx, const LshAttentionShape& s, int Lp, const float* qk,
                                        const float* rotations, const int32_t* paddingMask) {
   const int64_t heads = int64_t(s.B) * s.H, n = int64_t(s.nHashes) * Lp;
-  std::unique_ptr<int32_t[]> buckets(new int32_t[size_t(heads * n)]), sorted(new int32_t[size_t(heads * n)]);
+  const std::unique_ptr<int32_t[]> buckets = uninitialized<int32_t>(size_t(heads * n));
+  std::unique_ptr<int32_t[]> sorted = uninitialized<int32_t>(size_t(heads * n));
   lshHashCpu(ctx, LshHashShape{s.B, s.H, s.L, Lp, s.D, s.nHashes, s.factors}, qk, rotations, paddingMask,
              buckets.get());
   sortByBucketCpu(ctx, int(heads), int(n), buckets.get(), sorted.get(), nullptr);
@@ -239,12 +262,18 @@ void lshAttentionCpu(const CpuContext& ctx, const LshAttentionShape& s, bool hal
                                           : ChunkGeometry{s.chunkLength, s.chunksBefore, s.chunksAfter,
                                                           s.nHashes * Lp / s.chunkLength};
   const std::unique_ptr<int32_t[]> sorted = standard ? nullptr : hashAndSort(ctx, s, Lp, qk, rotations, paddingMask);
-  const ChunkInputs in{qk, v, sorted.get(), paddingMask, s.H, s.L, Lp, s.D, geometry, s.causal,
+  const std::unique_ptr<float[]> keyScales = uninitialized<float>(size_t(heads) * s.L);
+  computeKeyScales(ctx, heads * s.L, s.D, qk, keyScales.get());
+  const ChunkInputs in{qk, keyScales.get(), v, sorted.get(), paddingMask, s.H, s.L, Lp, s.D, geometry, s.causal,
                        lsh::maskValues(halfPrecisionMasks)};
-  std::unique_ptr<lsh::RoundsLogSumExp[]> lse(rounds > 1 ? new lsh::RoundsLogSumExp[size_t(heads * s.L)] : nullptr);
+  const std::unique_ptr<lsh::RoundsLogSumExp[]> lse =
+      rounds > 1 ? std::make_unique<lsh::RoundsLogSumExp[]>(size_t(heads) * s.L) : nullptr;
   const int chunksPerRound = geometry.nChunks / rounds;
-  for (int r = 0; r < rounds; ++r)
-    attendRound(ctx, heads, in, r * chunksPerRound, chunksPerRound, RoundOutputs{out, lse.get(), r});
+  // Head by head, all rounds of a head in turn: the head's qk, v and out rows, read in
+  // scattered order, stay in the last-level cache from one round to the next.
+  for (int64_t bh = 0; bh < heads; ++bh)
+    for (int r = 0; r < rounds; ++r)
+      attendRound(ctx, bh, in, r * chunksPerRound, chunksPerRound, RoundOutputs{out, lse.get(), r});
   if (rounds > 1) finishRounds(ctx, heads * s.L, s.D, lse.get(), out);
 }
 

@@ -136,20 +136,29 @@ SA_HD float normalizedKeyComponent(float x, float scale, float sqrtD) { return (
 // part of the reference result (1.9), so it is done exactly so everywhere.
 SA_HD float logSumExpFromMax(float max, float sumExpShifted) { return max + logf(sumExpShifted); }
 
+// Factors that bring a weighted sum of round outputs up to date after RoundsLogSumExp::add:
+// the sum so far is multiplied by `previous`, the added round's output by `current`.
+struct RoundRescale {
+  float previous, current;
+};
+
 // The log-sum-exp of the per-round lse values (1.8), accumulated one round at a time:
 // max and Σ exp(l - max) in float32, the total rounded as logSumExpFromMax says.
 struct RoundsLogSumExp {
   float max = -INFINITY;
   float sum = 0.0f;
 
-  // Adds a round's lse; returns exp(oldMax - newMax), the factor that rescales anything
-  // accumulated with weights relative to the old max.
-  SA_HD float add(float lse) {
-    const float newMax = fmaxf(max, lse);
-    const float rescale = expf(max - newMax);
-    sum = sum * rescale + expf(lse - newMax);
-    max = newMax;
-    return rescale;
+  // One of the two factors is exp(0) = 1, so only the smaller value needs an exponential.
+  SA_HD RoundRescale add(float lse) {
+    RoundRescale f;
+    if (lse > max) {
+      f = {expf(max - lse), 1.0f};
+      max = lse;
+    } else {
+      f = {1.0f, expf(lse - max)};
+    }
+    sum = sum * f.previous + f.current;
+    return f;
   }
 
   SA_HD float total() const { return logSumExpFromMax(max, sum); }
