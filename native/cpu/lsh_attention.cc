@@ -1,11 +1,12 @@
 // LSH attention on CPU: hash, sort, then chunked attention one hash round at a time.
 //
 // A task takes one (batch, head) and a group of consecutive chunks of one round. It gathers,
-// through the sorted index and straight from the original layout, the keys (normalised on
-// the way in) and the values of every slot its chunks attend to into one window: consecutive
-// chunks share most of their key slots, so each key is gathered and normalised about once,
-// and within the window each chunk's keys are one contiguous block of rows. A chunk is then
-// two small GEMMs (scores = Q·Kᵀ, out = P·V) around the masks and a float32 log-sum-exp.
+// through the sorted index and straight from the original layout, the raw qk rows, the keys
+// (normalised on the way in with norms computed once per call) and the values of every slot
+// its chunks attend to into one window: consecutive chunks share most of their key slots, so
+// each row is gathered about once per round; within the window each chunk's keys are one
+// contiguous block of rows and its queries another. A chunk is then two small GEMMs
+// (scores = Q·Kᵀ, out = P·V) around the masks and a float32 log-sum-exp.
 //
 // Rounds are combined online (SEMANTICS 1.8): round 0 writes each token's output to `out`
 // and starts a running log-sum-exp of its lse; every later round rescales the token's row
@@ -16,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "cpu/tile_math.h"
 #include "kernels/lsh.h"
@@ -30,7 +32,7 @@ constexpr int kQueryTile = 64;      // query rows per score tile
 constexpr int kWindowSlots = 1024;  // query slots one task handles
 constexpr int kRowsPerTask = 256;   // tokens per task of the final scaling pass
 constexpr int kPrefetchRows = 4;    // gathers request rows this far ahead
-constexpr int kMinTasks = 8;        // tasks per round of a head, for the pool to balance
+constexpr int kTasksPerCore = 4;    // tasks of a pass per core, for the pool to balance
 
 struct ChunkInputs {
   const float* qk;             // [B, H, L, D]
@@ -212,16 +214,31 @@ void attendChunk(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, int
   }
 }
 
-// Chunks [firstChunk, firstChunk + nChunks) of head bh: one hash round, in tasks of
-// consecutive chunks that share a window.
-void attendRound(const CpuContext& ctx, int64_t bh, const ChunkInputs& in, int firstChunk, int nChunks,
-                 const RoundOutputs& out) {
+// How the chunks of a round are split: tasks of consecutive chunks that share a window, and
+// passes over a block of heads with enough tasks to keep every core busy. A block is a single
+// head whenever a round has enough chunks, so that the rows a pass reads stay in cache.
+struct PassPlan {
+  int chunksPerTask, tasksPerHead, headsPerPass;
+};
+
+PassPlan planPasses(int64_t heads, int chunksPerRound, int chunkLength) {
+  const int minTasks = kTasksPerCore * int(std::max(1u, std::thread::hardware_concurrency()));
+  const int maxChunksPerTask = std::max(1, kWindowSlots / chunkLength);
+  const int chunksPerTask = std::clamp((chunksPerRound + minTasks - 1) / minTasks, 1, maxChunksPerTask);
+  const int tasksPerHead = (chunksPerRound + chunksPerTask - 1) / chunksPerTask;
+  const int headsPerPass = int(std::min<int64_t>(heads, (minTasks + tasksPerHead - 1) / tasksPerHead));
+  return {chunksPerTask, tasksPerHead, headsPerPass};
+}
+
+// Round `out.round` (chunks [firstChunk, firstChunk + chunksPerRound)) of heads
+// [firstHead, firstHead + nHeads).
+void attendRound(const CpuContext& ctx, const PassPlan& plan, int64_t firstHead, int64_t nHeads,
+                 const ChunkInputs& in, int firstChunk, int chunksPerRound, const RoundOutputs& out) {
   const ChunkGeometry& g = in.geometry;
-  const int chunksPerTask = std::clamp((nChunks + kMinTasks - 1) / kMinTasks, 1, std::max(1, kWindowSlots / g.chunkLength));
-  const int tasks = (nChunks + chunksPerTask - 1) / chunksPerTask;
-  parallelFor(ctx, tasks, [&](int64_t task) {
-    const int first = int(task) * chunksPerTask;
-    const int count = std::min(chunksPerTask, nChunks - first);
+  parallelFor(ctx, nHeads * plan.tasksPerHead, [&](int64_t task) {
+    const int64_t bh = firstHead + task / plan.tasksPerHead;
+    const int first = int(task % plan.tasksPerHead) * plan.chunksPerTask;
+    const int count = std::min(plan.chunksPerTask, chunksPerRound - first);
     const int windowRows = (count - 1) * g.chunkLength + lsh::keysPerQuery(g);
     ChunkScratch scratch(windowRows, lsh::keysPerQuery(g), in.D);
     gatherWindow(in, bh, firstChunk + first, windowRows, scratch);
@@ -269,11 +286,14 @@ void lshAttentionCpu(const CpuContext& ctx, const LshAttentionShape& s, bool hal
   const std::unique_ptr<lsh::RoundsLogSumExp[]> lse =
       rounds > 1 ? std::make_unique<lsh::RoundsLogSumExp[]>(size_t(heads) * s.L) : nullptr;
   const int chunksPerRound = geometry.nChunks / rounds;
-  // Head by head, all rounds of a head in turn: the head's qk, v and out rows, read in
-  // scattered order, stay in the last-level cache from one round to the next.
-  for (int64_t bh = 0; bh < heads; ++bh)
+  const PassPlan plan = planPasses(heads, chunksPerRound, geometry.chunkLength);
+  // A block of heads through all its rounds, then the next: the block's qk, v and out rows,
+  // read in scattered order, stay in the last-level cache from one round to the next.
+  for (int64_t h0 = 0; h0 < heads; h0 += plan.headsPerPass) {
+    const int64_t nHeads = std::min<int64_t>(plan.headsPerPass, heads - h0);
     for (int r = 0; r < rounds; ++r)
-      attendRound(ctx, bh, in, r * chunksPerRound, chunksPerRound, RoundOutputs{out, lse.get(), r});
+      attendRound(ctx, plan, h0, nHeads, in, r * chunksPerRound, chunksPerRound, RoundOutputs{out, lse.get(), r});
+  }
   if (rounds > 1) finishRounds(ctx, heads * s.L, s.D, lse.get(), out);
 }
 
