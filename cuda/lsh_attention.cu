@@ -176,10 +176,11 @@ float* scratchFloats(int device, int64_t count, CudaScratch& scratch) {
 
 int rowWarpBlocks(int64_t rows) { return int((rows + kRowWarpsPerBlock - 1) / kRowWarpsPerBlock); }
 
-// Bits that hold every value in [0, maxValue], at least 1.
-int bitsFor(int64_t maxValue) {
+// The key width sortByBucketCuda needs for buckets in [0, maxBucket]: at least 1 bit, and
+// below 32 since bucket ids are non-negative int32 values.
+int bucketKeyBits(int64_t maxBucket) {
   int bits = 1;
-  while (bits < 31 && (int64_t(1) << bits) <= maxValue) ++bits;
+  while (bits < 31 && (int64_t(1) << bits) <= maxBucket) ++bits;
   return bits;
 }
 
@@ -195,7 +196,7 @@ const int32_t* hashAndSort(cudaStream_t stream, int device, const LshAttentionSh
   lshHashCuda(stream, device, LshHashShape{s.B, s.H, s.L, Lp, s.D, s.nHashes, s.factors}, dtype, rotationsDtype, qk,
               rotations, paddingMask, buckets, scratch);
   const int64_t maxBucket = int64_t(s.nHashes) * (lsh::bucketCount(s.factors) + 1) - 1;
-  sortByBucketCuda(stream, device, int(heads), int(n), bitsFor(maxBucket), buckets, sorted, nullptr, scratch);
+  sortByBucketCuda(stream, device, int(heads), int(n), bucketKeyBits(maxBucket), buckets, sorted, nullptr, scratch);
   return sorted;
 }
 
