@@ -157,9 +157,10 @@ export function referenceLshAttention(
           });
           const lse = logSumExp32(scores);
           roundLse[round * Lp + qPos] = lse;
+          const row = roundOut.subarray((round * Lp + qPos) * D, (round * Lp + qPos + 1) * D);
           scores.forEach((s, j) => {
             const p = Math.exp(s - lse);
-            for (let d = 0; d < D; d++) roundOut[(round * Lp + qPos) * D + d] += p * vP[(bh * Lp + keyPos[j]!) * D + d]!;
+            for (let d = 0; d < D; d++) row[d] = row[d]! + p * vP[(bh * Lp + keyPos[j]!) * D + d]!;
           });
         }
       }
@@ -168,7 +169,8 @@ export function referenceLshAttention(
         const total = nHashes === 1 ? lses[0]! : logSumExp32(lses);
         for (let r = 0; r < nHashes; r++) {
           const w = nHashes === 1 ? 1 : Math.exp(lses[r]! - total);
-          for (let d = 0; d < D; d++) out[(bh * L + t) * D + d] += w * roundOut[(r * Lp + t) * D + d]!;
+          const row = out.subarray((bh * L + t) * D, (bh * L + t + 1) * D);
+          for (let d = 0; d < D; d++) row[d] = row[d]! + w * roundOut[(r * Lp + t) * D + d]!;
         }
       }
     }
