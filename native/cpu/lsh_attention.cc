@@ -1,4 +1,5 @@
-// LSH attention on CPU: hash, sort, then chunked attention one hash round at a time.
+// LSH attention on CPU: hash, sort, then chunked attention round by round, head block by
+// head block.
 //
 // A task takes one (batch, head) and a group of consecutive chunks of one round. It gathers,
 // through the sorted index and straight from the original layout, the raw qk rows, the keys
@@ -8,19 +9,26 @@
 // contiguous block of rows and its queries another. A chunk is then two small GEMMs
 // (scores = Q·Kᵀ, out = P·V) around the masks and a float32 log-sum-exp.
 //
-// Rounds are combined online (SEMANTICS 1.8): round 0 writes each token's output to `out`
-// and starts a running log-sum-exp of its lse; every later round rescales the token's row
-// and adds its own weighted output; a last pass applies exp(max - Λ). Within a round every
-// token has exactly one slot, so the tasks of a round never touch the same row, and no
-// per-round buffer of size nHashes·L·D is needed.
+// Results go to the tokens' original positions: straight into `out` with one round, else into
+// the per-round rows of the current block of heads ([heads of the block, rounds, L, D] and
+// their lse), which a last pass combines with the weights of SEMANTICS 1.8. The rows are
+// scattered, so they are streamed around the caches instead of evicting the window. Within a
+// round every token has exactly one slot, so tasks never write the same row.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <thread>
 
 #include "cpu/tile_math.h"
 #include "kernels/lsh.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace sa {
 
@@ -46,18 +54,53 @@ struct ChunkInputs {
   lsh::MaskValues maskValues;
 };
 
-// out [B, H, L, D] holds the rounds combined so far, scaled relative to each token's running
-// lse max; lse [B, H, L] the running log-sum-exp of each token (only with several rounds).
-struct RoundOutputs {
+// Where a pass's results go: with one round the rows of `out` [B, H, L, D]; else roundOut
+// [heads of the pass, rounds, L, D] and roundLse [heads of the pass, rounds, L].
+struct PassOutputs {
   float* out;
-  lsh::RoundsLogSumExp* lse;
-  int round;
+  float* roundOut;
+  float* roundLse;
+  int64_t firstHead;
+  int rounds;
 };
 
 // Scratch that is always written before it is read: no zero fill.
 template <typename T>
 std::unique_ptr<T[]> uninitialized(size_t count) {
   return std::unique_ptr<T[]>(new T[count]);
+}
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// Uninitialised and 64-byte aligned, so that rows of a multiple of 16 floats can be streamed.
+std::unique_ptr<float[], FreeDeleter> cacheLineAligned(size_t count) {
+  const size_t bytes = std::max<size_t>(64, (count * sizeof(float) + 63) / 64 * 64);
+  void* p = std::aligned_alloc(64, bytes);
+  if (!p) throw std::bad_alloc();
+  return std::unique_ptr<float[], FreeDeleter>(static_cast<float*>(p));
+}
+
+// dst[d] = src[d] * scale. Result rows land at scattered positions and are read back only
+// after the pass, so full aligned rows are written with streaming stores: no read of the
+// destination and no eviction of the window.
+void storeScaledRow(float* dst, const float* src, int D, float scale) {
+#if defined(__AVX512F__)
+  if (reinterpret_cast<uintptr_t>(dst) % 64 == 0 && D % 16 == 0) {
+    const __m512 factor = _mm512_set1_ps(scale);
+    for (int d = 0; d < D; d += 16) _mm512_stream_ps(dst + d, _mm512_mul_ps(_mm512_loadu_ps(src + d), factor));
+    return;
+  }
+#endif
+  for (int d = 0; d < D; ++d) dst[d] = src[d] * scale;
+}
+
+// Orders a task's streaming stores before whatever reads its rows next.
+void finishStreaming() {
+#if defined(__AVX512F__)
+  _mm_sfence();
+#endif
 }
 
 // Per-task buffers: the window and one query tile's scores and output.
@@ -141,18 +184,6 @@ void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, C
   }
 }
 
-// The output rows storeRows will update, requested before the tile's GEMMs: they are
-// scattered over the whole sequence and would otherwise miss the cache one by one.
-void prefetchOutputRows(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, const lsh::SlotToken* tokens,
-                        int m) {
-  for (int i = 0; i < m; ++i) {
-    if (tokens[i].pos >= in.L) continue;
-    const int64_t row = bh * in.L + tokens[i].pos;
-    for (int d = 0; d < in.D; d += 64 / int(sizeof(float))) __builtin_prefetch(out.out + row * in.D + d, 1);
-    if (out.lse) __builtin_prefetch(out.lse + row, 1);
-  }
-}
-
 // Masks each score row, then turns it into exp(score - M) in place and records the row's
 // float32 lse and the factor exp(M - lse) that makes Σ exp(score - M)·v equal Σ p·v.
 void softmaxRows(const ChunkInputs& in, const lsh::SlotToken* queries, int m, int keyOffset, ChunkScratch& s) {
@@ -170,34 +201,26 @@ void softmaxRows(const ChunkInputs& in, const lsh::SlotToken* queries, int m, in
   }
 }
 
-// Writes (round 0) or adds (later rounds) each query's output into its token's row.
-void storeRows(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, const lsh::SlotToken* queries, int m,
+// Each query's output row (and lse, with several rounds) at its token's original position.
+void storeRows(const ChunkInputs& in, const PassOutputs& out, int64_t bh, const lsh::SlotToken* queries, int m,
                const ChunkScratch& s) {
   const int D = in.D;
   for (int i = 0; i < m; ++i) {
-    const int pos = queries[i].pos;
-    if (pos >= in.L) continue;  // a padding row of 1.10, dropped
-    float* dst = out.out + (bh * in.L + pos) * D;
-    const float* acc = &s.acc[size_t(i) * D];
-    float keep = 0.0f, weight = s.rowScale[i];
-    if (out.lse) {
-      lsh::RoundsLogSumExp& lse = out.lse[bh * in.L + pos];
-      if (out.round == 0) lse = lsh::RoundsLogSumExp{};
-      const lsh::RoundRescale f = lse.add(s.rowLse[i]);
-      keep = f.previous;
-      weight *= f.current;
+    const lsh::SlotToken token = queries[i];
+    if (token.pos >= in.L) continue;  // a padding row of 1.10, dropped
+    float* dst = out.out + (bh * in.L + token.pos) * D;
+    if (out.rounds > 1) {
+      const int64_t row = ((bh - out.firstHead) * out.rounds + token.round) * in.L + token.pos;
+      dst = out.roundOut + row * D;
+      out.roundLse[row] = s.rowLse[i];
     }
-    if (out.round == 0) {
-      for (int d = 0; d < D; ++d) dst[d] = acc[d] * weight;
-    } else {
-      for (int d = 0; d < D; ++d) dst[d] = dst[d] * keep + acc[d] * weight;
-    }
+    storeScaledRow(dst, &s.acc[size_t(i) * D], D, s.rowScale[i]);
   }
 }
 
 // One chunk whose keys start at window row keyOffset, in query tiles of kQueryTile rows. Its
 // own slots, the queries, are the window rows chunksBefore chunks further on.
-void attendChunk(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, int keyOffset, ChunkScratch& s) {
+void attendChunk(const ChunkInputs& in, const PassOutputs& out, int64_t bh, int keyOffset, ChunkScratch& s) {
   const int c = in.geometry.chunkLength, K = lsh::keysPerQuery(in.geometry), D = in.D;
   const float* keys = &s.keys[size_t(keyOffset) * D];
   const float* values = &s.values[size_t(keyOffset) * D];
@@ -205,7 +228,6 @@ void attendChunk(const ChunkInputs& in, const RoundOutputs& out, int64_t bh, int
   for (int i0 = 0; i0 < c; i0 += kQueryTile) {
     const int m = std::min(kQueryTile, c - i0);
     const lsh::SlotToken* queries = &s.tokens[queryOffset + i0];
-    prefetchOutputRows(in, out, bh, queries, m);
     cpu::gemmNT(m, K, D, &s.raw[size_t(queryOffset + i0) * D], D, keys, D, s.scores.get(), K);
     softmaxRows(in, queries, m, keyOffset, s);
     std::fill(s.acc.get(), s.acc.get() + size_t(m) * D, 0.0f);
@@ -230,28 +252,38 @@ PassPlan planPasses(int64_t heads, int chunksPerRound, int chunkLength) {
   return {chunksPerTask, tasksPerHead, headsPerPass};
 }
 
-// Round `out.round` (chunks [firstChunk, firstChunk + chunksPerRound)) of heads
-// [firstHead, firstHead + nHeads).
-void attendRound(const CpuContext& ctx, const PassPlan& plan, int64_t firstHead, int64_t nHeads,
-                 const ChunkInputs& in, int firstChunk, int chunksPerRound, const RoundOutputs& out) {
+// Chunks [firstChunk, firstChunk + chunksPerRound) (one round) of heads
+// [out.firstHead, out.firstHead + nHeads).
+void attendRound(const CpuContext& ctx, const PassPlan& plan, int64_t nHeads, const ChunkInputs& in, int firstChunk,
+                 int chunksPerRound, const PassOutputs& out) {
   const ChunkGeometry& g = in.geometry;
   parallelFor(ctx, nHeads * plan.tasksPerHead, [&](int64_t task) {
-    const int64_t bh = firstHead + task / plan.tasksPerHead;
+    const int64_t bh = out.firstHead + task / plan.tasksPerHead;
     const int first = int(task % plan.tasksPerHead) * plan.chunksPerTask;
     const int count = std::min(plan.chunksPerTask, chunksPerRound - first);
     const int windowRows = (count - 1) * g.chunkLength + lsh::keysPerQuery(g);
     ChunkScratch scratch(windowRows, lsh::keysPerQuery(g), in.D);
     gatherWindow(in, bh, firstChunk + first, windowRows, scratch);
     for (int k = 0; k < count; ++k) attendChunk(in, out, bh, k * g.chunkLength, scratch);
+    finishStreaming();
   });
 }
 
-// out[t] *= exp(max - Λ): the combined rows relative to each token's total log-sum-exp.
-void finishRounds(const CpuContext& ctx, int64_t tokens, int D, const lsh::RoundsLogSumExp* lse, float* out) {
-  parallelFor(ctx, (tokens + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
-    const int64_t end = std::min(tokens, (task + 1) * kRowsPerTask);
-    for (int64_t t = task * kRowsPerTask; t < end; ++t)
-      cpu::scaleRow(out + t * D, D, std::exp(lse[t].max - lse[t].total()));
+// out[t] = Σ_r w_r · roundOut[r, t] for the tokens of the pass's heads (SEMANTICS 1.8).
+void combineRounds(const CpuContext& ctx, int64_t nHeads, int L, int D, const PassOutputs& out) {
+  const int blocks = (L + kRowsPerTask - 1) / kRowsPerTask;
+  parallelFor(ctx, nHeads * blocks, [&](int64_t task) {
+    const int64_t head = task / blocks;
+    const int t0 = int(task % blocks) * kRowsPerTask, t1 = std::min(L, t0 + kRowsPerTask);
+    const float* lse = out.roundLse + head * out.rounds * L;
+    const float* parts = out.roundOut + head * out.rounds * L * D;
+    for (int t = t0; t < t1; ++t) {
+      float* dst = out.out + ((out.firstHead + head) * L + t) * D;
+      const float total = lsh::roundsLogSumExp(lse + t, out.rounds, L);
+      std::fill(dst, dst + D, 0.0f);
+      for (int r = 0; r < out.rounds; ++r)
+        cpu::axpyRow(dst, parts + (int64_t(r) * L + t) * D, D, lsh::roundWeight(lse[int64_t(r) * L + t], total));
+    }
   });
 }
 
@@ -283,18 +315,19 @@ void lshAttentionCpu(const CpuContext& ctx, const LshAttentionShape& s, bool hal
   computeKeyScales(ctx, heads * s.L, s.D, qk, keyScales.get());
   const ChunkInputs in{qk, keyScales.get(), v, sorted.get(), paddingMask, s.H, s.L, Lp, s.D, geometry, s.causal,
                        lsh::maskValues(halfPrecisionMasks)};
-  const std::unique_ptr<lsh::RoundsLogSumExp[]> lse =
-      rounds > 1 ? std::make_unique<lsh::RoundsLogSumExp[]>(size_t(heads) * s.L) : nullptr;
   const int chunksPerRound = geometry.nChunks / rounds;
   const PassPlan plan = planPasses(heads, chunksPerRound, geometry.chunkLength);
-  // A block of heads through all its rounds, then the next: the block's qk, v and out rows,
-  // read in scattered order, stay in the last-level cache from one round to the next.
+  const size_t passRows = size_t(plan.headsPerPass) * rounds * s.L;
+  const auto roundOut = rounds > 1 ? cacheLineAligned(passRows * s.D) : nullptr;
+  const auto roundLse = rounds > 1 ? uninitialized<float>(passRows) : nullptr;
+  // A block of heads through all its rounds, then the next: the block's qk and v rows, read in
+  // scattered order, stay in the last-level cache from one round to the next.
   for (int64_t h0 = 0; h0 < heads; h0 += plan.headsPerPass) {
     const int64_t nHeads = std::min<int64_t>(plan.headsPerPass, heads - h0);
-    for (int r = 0; r < rounds; ++r)
-      attendRound(ctx, plan, h0, nHeads, in, r * chunksPerRound, chunksPerRound, RoundOutputs{out, lse.get(), r});
+    const PassOutputs pass{out, roundOut.get(), roundLse.get(), h0, rounds};
+    for (int r = 0; r < rounds; ++r) attendRound(ctx, plan, nHeads, in, r * chunksPerRound, chunksPerRound, pass);
+    if (rounds > 1) combineRounds(ctx, nHeads, s.L, s.D, pass);
   }
-  if (rounds > 1) finishRounds(ctx, heads * s.L, s.D, lse.get(), out);
 }
 
 }  // namespace sa

@@ -136,39 +136,13 @@ SA_HD float normalizedKeyComponent(float x, float scale, float sqrtD) { return (
 // part of the reference result (1.9), so it is done exactly so everywhere.
 SA_HD float logSumExpFromMax(float max, float sumExpShifted) { return max + logf(sumExpShifted); }
 
-// Factors that bring a weighted sum of round outputs up to date after RoundsLogSumExp::add:
-// the sum so far is multiplied by `previous`, the added round's output by `current`.
-struct RoundRescale {
-  float previous, current;
-};
-
-// The log-sum-exp of the per-round lse values (1.8), accumulated one round at a time:
-// max and Σ exp(l - max) in float32, the total rounded as logSumExpFromMax says.
-struct RoundsLogSumExp {
-  float max = -INFINITY;
-  float sum = 0.0f;
-
-  // One of the two factors is exp(0) = 1, so only the smaller value needs an exponential.
-  SA_HD RoundRescale add(float lse) {
-    RoundRescale f;
-    if (lse > max) {
-      f = {expf(max - lse), 1.0f};
-      max = lse;
-    } else {
-      f = {1.0f, expf(lse - max)};
-    }
-    sum = sum * f.previous + f.current;
-    return f;
-  }
-
-  SA_HD float total() const { return logSumExpFromMax(max, sum); }
-};
-
-// Λ of `rounds` lse values `stride` apart.
+// Λ = logsumexp over the rounds of their float32 lse values (1.8), `stride` apart.
 SA_HD float roundsLogSumExp(const float* lse, int rounds, int64_t stride) {
-  RoundsLogSumExp acc;
-  for (int r = 0; r < rounds; ++r) acc.add(lse[r * stride]);
-  return acc.total();
+  float max = -INFINITY;
+  for (int r = 0; r < rounds; ++r) max = fmaxf(max, lse[r * stride]);
+  float sum = 0.0f;
+  for (int r = 0; r < rounds; ++r) sum += expf(lse[r * stride] - max);
+  return logSumExpFromMax(max, sum);
 }
 
 // A round's weight in the combined output; used as is, not renormalised.
