@@ -38,7 +38,7 @@ using lsh::ChunkGeometry;
 
 constexpr int kQueryTile = 64;      // query rows per score tile
 constexpr int kWindowSlots = 1024;  // query slots one task handles
-constexpr int kRowsPerTask = 256;   // tokens per task of the final scaling pass
+constexpr int kRowsPerTask = 256;   // tokens per task of the per-token passes (key norms, combination)
 constexpr int kPrefetchRows = 4;    // gathers request rows this far ahead
 constexpr int kTasksPerCore = 4;    // tasks of a pass per core, for the pool to balance
 
