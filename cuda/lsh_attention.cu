@@ -229,8 +229,9 @@ void runAttention(cudaStream_t stream, int device, const LshAttentionShape& s, D
   SA_CUDA_TRY(cudaFuncSetAttribute(chunkKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
               "lshAttention");
   const int64_t blocks = heads * geometry.nChunks * ((geometry.chunkLength + kQueryTile - 1) / kQueryTile);
-  chunkKernel<T><<<unsigned(blocks), kWarps * kWarp, shared, stream>>>(
-      params, qk, keys, static_cast<const E*>(vData), sorted, paddingMask, static_cast<E*>(outData), roundOut, roundLse);
+  chunkKernel<T><<<unsigned(blocks), kWarps * kWarp, shared, stream>>>(params, qk, keys, static_cast<const E*>(vData),
+                                                                        sorted, paddingMask, static_cast<E*>(outData),
+                                                                        roundOut, roundLse);
   SA_CUDA_CHECK_LAUNCH("lshAttention");
   if (rounds == 1) return;
   combineRoundsKernel<T><<<rowWarpBlocks(heads * s.L), kRowWarpsPerBlock * kWarp, 0, stream>>>(

@@ -40,8 +40,9 @@ __device__ __forceinline__ lsh::ArgmaxEntry warpFirstMax(lsh::ArgmaxEntry e) {
 
 // Shared memory: tokens [kTokenTile, D] and one tile of rotation columns [D, kColumnTile].
 template <DType T, DType R>
-__global__ void hashKernel(LshHashShape s, const typename Storage<T>::type* qk, const typename Storage<R>::type* rotations,
-                           const int32_t* paddingMask, const int32_t* anyPaddingFlag, int32_t* buckets) {
+__global__ void hashKernel(LshHashShape s, const typename Storage<T>::type* qk,
+                           const typename Storage<R>::type* rotations, const int32_t* paddingMask,
+                           const int32_t* anyPaddingFlag, int32_t* buckets) {
   extern __shared__ float smem[];
   const int D = s.D;
   float* tokens = smem;
@@ -83,7 +84,8 @@ __global__ void hashKernel(LshHashShape s, const typename Storage<T>::type* qk, 
           const float* token = tokens + (warp * kTokensPerWarp + i) * D;
           float y = 0.0f;
           for (int d = 0; d < D; ++d) y = fmaf(token[d], columns[d * kColumnTile + lane], y);
-          const lsh::ArgmaxEntry candidate = k < factorHalf ? lsh::signedCandidates(y, k, factorHalf) : lsh::noCandidate();
+          const lsh::ArgmaxEntry candidate =
+              k < factorHalf ? lsh::signedCandidates(y, k, factorHalf) : lsh::noCandidate();
           best[i] = lsh::firstMax(best[i], warpFirstMax(candidate));
         }
       }
@@ -134,7 +136,8 @@ void launchHash(cudaStream_t stream, const LshHashShape& s, const void* qk, cons
 template <DType T>
 void launchHashFor(cudaStream_t stream, const LshHashShape& s, DType rotationsDtype, const void* qk,
                    const void* rotations, const int32_t* paddingMask, const int32_t* flag, int32_t* buckets) {
-  if (rotationsDtype == DType::Float32) return launchHash<T, DType::Float32>(stream, s, qk, rotations, paddingMask, flag, buckets);
+  if (rotationsDtype == DType::Float32)
+    return launchHash<T, DType::Float32>(stream, s, qk, rotations, paddingMask, flag, buckets);
   if (rotationsDtype == T) return launchHash<T, T>(stream, s, qk, rotations, paddingMask, flag, buckets);
   throw KernelError(ErrorCode::InvalidArgument, "lshHash: rotations must be float32 or qk's dtype");
 }
@@ -148,9 +151,12 @@ void lshHashCuda(cuda::Stream stream, int device, const LshHashShape& s, DType d
   auto st = static_cast<cudaStream_t>(stream);
   const int32_t* flag = anyPaddingFlag(st, device, paddingMask, int64_t(s.B) * s.L, scratch);
   switch (dtype) {
-    case DType::Float32: return launchHashFor<DType::Float32>(st, s, rotationsDtype, qk, rotations, paddingMask, flag, buckets);
-    case DType::Float16: return launchHashFor<DType::Float16>(st, s, rotationsDtype, qk, rotations, paddingMask, flag, buckets);
-    case DType::BFloat16: return launchHashFor<DType::BFloat16>(st, s, rotationsDtype, qk, rotations, paddingMask, flag, buckets);
+    case DType::Float32:
+      return launchHashFor<DType::Float32>(st, s, rotationsDtype, qk, rotations, paddingMask, flag, buckets);
+    case DType::Float16:
+      return launchHashFor<DType::Float16>(st, s, rotationsDtype, qk, rotations, paddingMask, flag, buckets);
+    case DType::BFloat16:
+      return launchHashFor<DType::BFloat16>(st, s, rotationsDtype, qk, rotations, paddingMask, flag, buckets);
     default: throw KernelError(ErrorCode::InvalidArgument, "lshHash: unsupported dtype");
   }
 }

@@ -148,7 +148,8 @@ Napi::Value lshAttention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "lshAttention";
   TensorArg qk = tensorArg(info[0], op, "qk"), v = tensorArg(info[1], op, "v");
-  TensorArg rotations = optionalTensorArg(info[2], op, "rotations"), mask = optionalTensorArg(info[3], op, "paddingMask");
+  TensorArg rotations = optionalTensorArg(info[2], op, "rotations");
+  TensorArg mask = optionalTensorArg(info[3], op, "paddingMask");
   TensorArg out = tensorArg(info[4], op, "out");
   if (qk.rank() != 4 || !qk.isFloat()) throwRangeError(env, "lshAttention: qk must be a 4-d float tensor");
   requireShape(env, v, qk.shape, op, "v");

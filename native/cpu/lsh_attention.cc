@@ -1,13 +1,13 @@
-// LSH attention on CPU: hash, sort, then chunked attention round by round, head block by
-// head block.
+// LSH attention on CPU: hash, sort, then chunked attention and the combination of the rounds,
+// block of heads by block of heads.
 //
-// A task takes one (batch, head) and a group of consecutive chunks of one round. It gathers,
-// through the sorted index and straight from the original layout, the raw qk rows, the keys
-// (normalised on the way in with norms computed once per call) and the values of every slot
-// its chunks attend to into one window: consecutive chunks share most of their key slots, so
-// each row is gathered about once per round; within the window each chunk's keys are one
-// contiguous block of rows and its queries another. A chunk is then two small GEMMs
-// (scores = Q·Kᵀ, out = P·V) around the masks and a float32 log-sum-exp.
+// A task takes one (batch, head) and a group of consecutive chunks of its sorted sequence.
+// It gathers, through the sorted index and straight from the original layout, the raw qk
+// rows, the keys (normalised on the way in with norms computed once per call) and the values
+// of every slot its chunks attend to into one window: consecutive chunks share most of their
+// key slots, so each row is gathered about once per round; within the window each chunk's
+// keys are one contiguous block of rows and its queries another. A chunk is then two small
+// GEMMs (scores = Q·Kᵀ, out = P·V) around the masks and a float32 log-sum-exp.
 //
 // Results go to the tokens' original positions: straight into `out` with one round, else into
 // the per-round rows of the current block of heads ([heads of the block, rounds, L, D] and
@@ -37,7 +37,7 @@ namespace {
 using lsh::ChunkGeometry;
 
 constexpr int kQueryTile = 64;      // query rows per score tile
-constexpr int kWindowSlots = 1024;  // query slots one task handles
+constexpr int kWindowSlots = 1024;  // query slots one task handles at most
 constexpr int kRowsPerTask = 256;   // tokens per task of the per-token passes (key norms, combination)
 constexpr int kPrefetchRows = 4;    // gathers request rows this far ahead
 constexpr int kTasksPerCore = 4;    // tasks of a pass per core, for the pool to balance
@@ -141,7 +141,8 @@ float sumOfSquares(const float* x, int D) {
 void computeKeyScales(const CpuContext& ctx, int64_t tokens, int D, const float* qk, float* keyScales) {
   parallelFor(ctx, (tokens + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
     const int64_t end = std::min(tokens, (task + 1) * kRowsPerTask);
-    for (int64_t t = task * kRowsPerTask; t < end; ++t) keyScales[t] = lsh::keyNormScale(sumOfSquares(qk + t * D, D), D);
+    for (int64_t t = task * kRowsPerTask; t < end; ++t)
+      keyScales[t] = lsh::keyNormScale(sumOfSquares(qk + t * D, D), D);
   });
 }
 
@@ -236,34 +237,35 @@ void attendChunk(const ChunkInputs& in, const PassOutputs& out, int64_t bh, int 
   }
 }
 
-// How the chunks of a round are split: tasks of consecutive chunks that share a window, and
-// passes over a block of heads with enough tasks to keep every core busy. A block is a single
-// head whenever a round has enough chunks, so that the rows a pass reads stay in cache.
+// How the chunks of the sorted sequences are split: tasks of consecutive chunks that share a
+// window, and passes over a block of heads with enough tasks to keep every core busy. A block
+// is a single head whenever a head has enough chunks, so that the rows a pass reads stay in
+// cache through all its rounds.
 struct PassPlan {
   int chunksPerTask, tasksPerHead, headsPerPass;
 };
 
-PassPlan planPasses(int64_t heads, int chunksPerRound, int chunkLength) {
+PassPlan planPasses(int64_t heads, int chunksPerHead, int chunkLength) {
   const int minTasks = kTasksPerCore * int(std::max(1u, std::thread::hardware_concurrency()));
   const int maxChunksPerTask = std::max(1, kWindowSlots / chunkLength);
-  const int chunksPerTask = std::clamp((chunksPerRound + minTasks - 1) / minTasks, 1, maxChunksPerTask);
-  const int tasksPerHead = (chunksPerRound + chunksPerTask - 1) / chunksPerTask;
+  const int chunksPerTask = std::clamp((chunksPerHead + minTasks - 1) / minTasks, 1, maxChunksPerTask);
+  const int tasksPerHead = (chunksPerHead + chunksPerTask - 1) / chunksPerTask;
   const int headsPerPass = int(std::min<int64_t>(heads, (minTasks + tasksPerHead - 1) / tasksPerHead));
   return {chunksPerTask, tasksPerHead, headsPerPass};
 }
 
-// Chunks [firstChunk, firstChunk + chunksPerRound) (one round) of heads
-// [out.firstHead, out.firstHead + nHeads).
-void attendRound(const CpuContext& ctx, const PassPlan& plan, int64_t nHeads, const ChunkInputs& in, int firstChunk,
-                 int chunksPerRound, const PassOutputs& out) {
+// Every chunk, all rounds, of heads [out.firstHead, out.firstHead + nHeads). Rounds write
+// separate rows, so they need no ordering among themselves.
+void attendHeads(const CpuContext& ctx, const PassPlan& plan, int64_t nHeads, const ChunkInputs& in,
+                 const PassOutputs& out) {
   const ChunkGeometry& g = in.geometry;
   parallelFor(ctx, nHeads * plan.tasksPerHead, [&](int64_t task) {
     const int64_t bh = out.firstHead + task / plan.tasksPerHead;
     const int first = int(task % plan.tasksPerHead) * plan.chunksPerTask;
-    const int count = std::min(plan.chunksPerTask, chunksPerRound - first);
+    const int count = std::min(plan.chunksPerTask, g.nChunks - first);
     const int windowRows = (count - 1) * g.chunkLength + lsh::keysPerQuery(g);
     ChunkScratch scratch(windowRows, lsh::keysPerQuery(g), in.D);
-    gatherWindow(in, bh, firstChunk + first, windowRows, scratch);
+    gatherWindow(in, bh, first, windowRows, scratch);
     for (int k = 0; k < count; ++k) attendChunk(in, out, bh, k * g.chunkLength, scratch);
     finishStreaming();
   });
@@ -315,17 +317,14 @@ void lshAttentionCpu(const CpuContext& ctx, const LshAttentionShape& s, bool hal
   computeKeyScales(ctx, heads * s.L, s.D, qk, keyScales.get());
   const ChunkInputs in{qk, keyScales.get(), v, sorted.get(), paddingMask, s.H, s.L, Lp, s.D, geometry, s.causal,
                        lsh::maskValues(halfPrecisionMasks)};
-  const int chunksPerRound = geometry.nChunks / rounds;
-  const PassPlan plan = planPasses(heads, chunksPerRound, geometry.chunkLength);
+  const PassPlan plan = planPasses(heads, geometry.nChunks, geometry.chunkLength);
   const size_t passRows = size_t(plan.headsPerPass) * rounds * s.L;
   const auto roundOut = rounds > 1 ? cacheLineAligned(passRows * s.D) : nullptr;
   const auto roundLse = rounds > 1 ? uninitialized<float>(passRows) : nullptr;
-  // A block of heads through all its rounds, then the next: the block's qk and v rows, read in
-  // scattered order, stay in the last-level cache from one round to the next.
   for (int64_t h0 = 0; h0 < heads; h0 += plan.headsPerPass) {
     const int64_t nHeads = std::min<int64_t>(plan.headsPerPass, heads - h0);
     const PassOutputs pass{out, roundOut.get(), roundLse.get(), h0, rounds};
-    for (int r = 0; r < rounds; ++r) attendRound(ctx, plan, nHeads, in, r * chunksPerRound, chunksPerRound, pass);
+    attendHeads(ctx, plan, nHeads, in, pass);
     if (rounds > 1) combineRounds(ctx, nHeads, s.L, s.D, pass);
   }
 }
