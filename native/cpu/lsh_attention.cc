@@ -37,7 +37,7 @@ namespace {
 using lsh::ChunkGeometry;
 
 constexpr int kQueryTile = 64;      // query rows per score tile
-constexpr int kWindowSlots = 1024;  // query slots one task handles at most
+constexpr int kWindowSlots = 512;   // query slots one task handles at most
 constexpr int kRowsPerTask = 256;   // tokens per task of the per-token passes (key norms, combination)
 constexpr int kPrefetchRows = 4;    // gathers request rows this far ahead
 constexpr int kTasksPerCore = 4;    // tasks of a pass per core, for the pool to balance
