@@ -72,7 +72,7 @@ void requirePaddingMask(Napi::Env env, const Napi::Value& value, const TensorArg
 
 // Buckets and sorted indices of the nHashes·Lp slots of every head are int32 values and
 // positions, with B·H rows in one int32-indexed sort.
-void requireIndexRange(Napi::Env env, int64_t heads, int nHashes, int Lp, const lsh::BucketFactors& factors,
+void requireIndexRange(Napi::Env env, int64_t heads, int nHashes, int64_t Lp, const lsh::BucketFactors& factors,
                        const char* op) {
   const int64_t slots = int64_t(nHashes) * Lp;
   const int64_t buckets = int64_t(nHashes) * (int64_t(lsh::bucketCount(factors)) + 1);
@@ -167,7 +167,8 @@ Napi::Value lshAttention(const Napi::CallbackInfo& info) {
   if (!standard) {
     if (!given(info[2])) throwTypeError(env, "lshAttention: rotations are required when L > chunkLength");
     requireRotations(env, rotations, qk, s.nHashes, s.factors, op);
-    requireIndexRange(env, int64_t(s.B) * s.H, s.nHashes, lshPaddedLength(s.L, s.chunkLength), s.factors, op);
+    const int64_t Lp = (int64_t(s.L) + s.chunkLength - 1) / s.chunkLength * s.chunkLength;
+    requireIndexRange(env, int64_t(s.B) * s.H, s.nHashes, Lp, s.factors, op);
   }
   requirePaddingMask(env, info[3], mask, qk, op);
   const int32_t* paddingMask = static_cast<const int32_t*>(mask.data);
