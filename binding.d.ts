@@ -69,6 +69,19 @@ export interface Binding {
     attentionMask: NativeTensor | null, out: NativeTensor,
     opts: { left: number; right: number; scale: number }, cancel?: CancelToken,
   ): Promise<void>;
+  lshHash(
+    qk: NativeTensor, rotations: NativeTensor, paddingMask: NativeTensor | null, out: NativeTensor,
+    opts: { bucketFactors: number[] }, cancel?: CancelToken,
+  ): Promise<void>;
+  sortByBucket(buckets: NativeTensor, sortedIndex: NativeTensor, undoIndex: NativeTensor, cancel?: CancelToken): Promise<void>;
+  lshAttention(
+    qk: NativeTensor, v: NativeTensor, rotations: NativeTensor | null, paddingMask: NativeTensor | null, out: NativeTensor,
+    opts: {
+      bucketFactors: number[]; nHashes: number; chunkLength: number; chunksBefore: number; chunksAfter: number;
+      causal: boolean;
+    },
+    cancel?: CancelToken,
+  ): Promise<void>;
   /** Test only: the device memory pool's logic over a simulated device of `capacityBytes`. */
   _poolSimulation(limitBytes: number, capacityBytes: number, steps: readonly PoolStep[]): PoolSimulation;
   /** Test only: SPARSE_ATTENTION_CUDA_MEMORY_LIMIT's parser; null when `text` is not a byte count. */

@@ -12,6 +12,9 @@ Napi::Value copyTensor(const Napi::CallbackInfo& info);
 Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info);
 Napi::Value denseAttention(const Napi::CallbackInfo& info);
 Napi::Value localAttention(const Napi::CallbackInfo& info);
+Napi::Value lshHash(const Napi::CallbackInfo& info);
+Napi::Value sortByBucket(const Napi::CallbackInfo& info);
+Napi::Value lshAttention(const Napi::CallbackInfo& info);
 
 // Test-only hooks (testing_hooks.cc).
 Napi::Value poolSimulation(const Napi::CallbackInfo& info);
