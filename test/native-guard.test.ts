@@ -27,6 +27,12 @@ const VALID = {
   denseAttention: (): Descriptor[] => [f32([1, 2, 3, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), f32([1, 2, 3, 4])],
   axialPositionEncoding: (): Descriptor[] => [f32([2, 3]), f32([4, 1]), i32([1, 5], [0, 1, 2, 3, 7]), f32([1, 5, 4])],
   copyTensor: (): Descriptor[] => [f32([2, 3]), f32([2, 3])],
+  // qk, rotations [H, D, nHashes, rot/2], padding mask, out
+  lshHash: (): Descriptor[] => [f32([1, 2, 8, 4]), f32([2, 4, 2, 2]), i32([1, 8], [1, 1, 1, 1, 1, 1, 0, 0]), i32([1, 2, 16])],
+  // buckets, sortedIndex, undoIndex
+  sortByBucket: (): Descriptor[] => [i32([1, 2, 8], [3, 1, 2, 3, 0, 0, 7, -5, 1, 1, 1, 1, 1, 1, 1, 1]), i32([1, 2, 8]), i32([1, 2, 8])],
+  // qk, v, rotations, padding mask, out
+  lshAttention: (): Descriptor[] => [f32([1, 2, 8, 4]), f32([1, 2, 8, 4]), f32([2, 4, 2, 2]), i32([1, 8], [1, 1, 1, 1, 1, 1, 1, 0]), f32([1, 2, 8, 4])],
   // q, k, v, global q, k, v, attention mask, out
   localAttention: (): Descriptor[] => [
     f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]),
@@ -38,6 +44,9 @@ type Op = keyof typeof VALID;
 const DEFAULT_OPTIONS = {
   denseAttention: { scale: 0.5, causal: false }, axialPositionEncoding: { layout: 'reformer' }, copyTensor: {},
   localAttention: { left: 1, right: 2, scale: 0.5 },
+  lshHash: { bucketFactors: [4] },
+  sortByBucket: {},
+  lshAttention: { bucketFactors: [4], nHashes: 2, chunkLength: 4, chunksBefore: 1, chunksAfter: 0, causal: false },
 };
 
 function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], cancel?: unknown): Promise<void> {
@@ -51,11 +60,17 @@ function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], canc
       return native.copyTensor(a!, b!, cancel as never);
     case 'localAttention':
       return native.localAttention(a!, b!, c!, { q: d!, k: e!, v: f! }, g ?? null, h!, opts as never, cancel as never);
+    case 'lshHash':
+      return native.lshHash(a!, b!, c ?? null, d!, opts as never, cancel as never);
+    case 'sortByBucket':
+      return native.sortByBucket(a!, b!, c!, cancel as never);
+    case 'lshAttention':
+      return native.lshAttention(a!, b!, c ?? null, d ?? null, e!, opts as never, cancel as never);
   }
 }
 
 /** Tensor arguments that may be absent: null there is valid. */
-const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2, localAttention: 6 };
+const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2, localAttention: 6, lshHash: 2, lshAttention: 3 };
 
 /** Every way a single descriptor can be malformed; each must make any op throw. */
 const DESCRIPTOR_MUTATIONS: Record<string, (d: Descriptor) => unknown> = {
@@ -155,6 +170,28 @@ describe('native layer guard', () => {
       ['local mask of another length', 'localAttention', () => { const a = VALID.localAttention(); a[6] = i32([1, 5]); return a; }],
       ['local mask as float32', 'localAttention', () => { const a = VALID.localAttention(); a[6] = f32([1, 6]); return a; }],
       ['local out aliasing the global k', 'localAttention', () => { const a = VALID.localAttention(); a[7] = a[4]!; return a; }],
+      ['lshHash out of another length', 'lshHash', () => { const a = VALID.lshHash(); a[3] = i32([1, 2, 15]); return a; }],
+      ['lshHash out as float32', 'lshHash', () => { const a = VALID.lshHash(); a[3] = f32([1, 2, 16]); return a; }],
+      ['lshHash rotations of another head dimension', 'lshHash', () => { const a = VALID.lshHash(); a[1] = f32([2, 5, 2, 2]); return a; }],
+      ['lshHash rotations of another bucket count', 'lshHash', () => { const a = VALID.lshHash(); a[1] = f32([2, 4, 2, 3]); return a; }],
+      ['lshHash with no hash round', 'lshHash', () => { const a = VALID.lshHash(); a[1] = f32([2, 4, 0, 2]); a[3] = i32([1, 2, 0]); return a; }],
+      ['lshHash mask of another length', 'lshHash', () => { const a = VALID.lshHash(); a[2] = i32([1, 7]); return a; }],
+      ['lshHash out overlapping the mask', 'lshHash', () => {
+        const a = VALID.lshHash();
+        const shared = new Int32Array(48).fill(1);
+        a[2] = { ...a[2]!, host: shared.subarray(16, 24) };
+        a[3] = { ...a[3]!, host: shared.subarray(0, 32) };
+        return a;
+      }],
+      ['sortByBucket buckets as float32', 'sortByBucket', () => { const a = VALID.sortByBucket(); a[0] = f32([1, 2, 8]); return a; }],
+      ['sortByBucket sortedIndex of another shape', 'sortByBucket', () => { const a = VALID.sortByBucket(); a[1] = i32([1, 2, 7]); return a; }],
+      ['sortByBucket undoIndex aliasing sortedIndex', 'sortByBucket', () => { const a = VALID.sortByBucket(); a[2] = a[1]!; return a; }],
+      ['sortByBucket sortedIndex aliasing the buckets', 'sortByBucket', () => { const a = VALID.sortByBucket(); a[1] = a[0]!; return a; }],
+      ['lshAttention v shorter than qk', 'lshAttention', () => { const a = VALID.lshAttention(); a[1] = f32([1, 2, 7, 4]); return a; }],
+      ['lshAttention out as int32', 'lshAttention', () => { const a = VALID.lshAttention(); a[4] = i32([1, 2, 8, 4]); return a; }],
+      ['lshAttention without rotations beyond one chunk', 'lshAttention', () => { const a = VALID.lshAttention(); a[2] = null as never; return a; }],
+      ['lshAttention rotations of another round count', 'lshAttention', () => { const a = VALID.lshAttention(); a[2] = f32([2, 4, 3, 2]); return a; }],
+      ['lshAttention out aliasing v', 'lshAttention', () => { const a = VALID.lshAttention(); a[4] = a[1]!; return a; }],
       ['copy between different sizes', 'copyTensor', () => [f32([2, 3]), f32([3, 3])]],
       ['copy between different dtypes', 'copyTensor', () => [f32([2, 3]), i32([2, 3])]],
       ['copy onto itself', 'copyTensor', () => { const t = f32([2, 3]); return [t, t]; }],
@@ -182,6 +219,15 @@ describe('native layer guard', () => {
       const a = VALID.localAttention().map(as);
       for (const global of [1, 'g', { q: a[3], k: a[4] }, { q: a[3], k: a[4], v: 7 }])
         expectThrowsCleanly(() => native.localAttention(a[0]!, a[1]!, a[2]!, global as never, null, a[7]!, DEFAULT_OPTIONS.localAttention));
+    });
+    it('the LSH ops need bucket factors that are even, within int32, and integer round and chunk options', () => {
+      const base = DEFAULT_OPTIONS.lshAttention;
+      for (const change of [{ bucketFactors: 4 }, { bucketFactors: [] }, { bucketFactors: [3] }, { bucketFactors: [0] },
+        { bucketFactors: [65536, 65536] }, { bucketFactors: ['4'] }, { nHashes: 0 }, { nHashes: 1e300 }, { nHashes: NaN },
+        { chunkLength: 0 }, { chunkLength: 2.5 }, { chunksBefore: -1 }, { chunksAfter: '1' }, { causal: 1 }, { causal: undefined }])
+        expectThrowsCleanly(() => call('lshAttention', VALID.lshAttention(), { ...base, ...change }));
+      for (const opts of [null, {}, { bucketFactors: [5] }])
+        expectThrowsCleanly(() => call('lshHash', VALID.lshHash(), opts));
     });
     it('rejects anything but a CancelToken as the cancel argument', () => {
       for (const cancel of [{}, 1, 'x', new (native.DeviceBuffer as unknown as new () => object)(), Object.create(native.CancelToken.prototype)])

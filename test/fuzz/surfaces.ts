@@ -9,7 +9,8 @@
 // non-float32 float, and a shape of the wrong rank or size are RangeErrors; a disposed tensor
 // is AttentionError DISPOSED, an aborted signal ABORTED.
 import {
-  axialPositionEncoding, denseAttention, fromHalf, localAttention, Tensor, toBFloat16, toFloat16, type DType,
+  axialPositionEncoding, denseAttention, fromHalf, localAttention, lshAttention, lshHash, sortByBucket, Tensor, toBFloat16,
+  toFloat16, type DType,
 } from '../../lib/index.js';
 import type { Rand } from '../helpers/fuzz.js';
 
@@ -50,7 +51,11 @@ export interface Surface {
   invoke(args: Args): unknown;
   slots: Slot[];
   /** Index of the options argument, its kinds, whether it may be omitted. */
-  options?: { index: number; required: boolean; kinds: Record<string, OptionKind>; tensors: readonly string[] };
+  options?: {
+    index: number; required: boolean; kinds: Record<string, OptionKind>; tensors: readonly string[];
+    /** Other known options, malformed by the surface's own breakers. */
+    others?: readonly string[];
+  };
   /** Breakers of relations between arguments; each returns undefined when it does not apply. */
   relations: Array<(r: Rand, args: Args) => Malformed | undefined>;
   /** Other breakers specific to the function. */
@@ -205,7 +210,7 @@ export function malformOptionsObject(r: Rand, s: Surface, args: Args): Malformed
     a[spec.index] = value;
     return { what: `opts is ${what}`, args: a, expected: 'TypeError', mentions: 'opts' };
   }
-  const allowed = new Set([...Object.keys(spec.kinds), ...spec.tensors]);
+  const allowed = new Set([...Object.keys(spec.kinds), ...spec.tensors, ...(spec.others ?? [])]);
   const key = r.pick(FOREIGN_KEYS.filter((k) => !allowed.has(k)));
   optionsOf(a, spec.index)[key] = r.pick([1, 'x', true, undefined]);
   return { what: `opts has the unknown key '${key}'`, args: a, expected: 'TypeError', mentions: `unknown option '${key}'` };
@@ -498,7 +503,7 @@ const local: Surface = {
     optionSlot('attentionMask', 3, 'attentionMask', 2, ['int32']), globalSlot('q'), globalSlot('k'), globalSlot('v'),
   ],
   options: {
-    index: 3, required: true, tensors: ['attentionMask', 'global'],
+    index: 3, required: true, tensors: ['attentionMask', 'global'], others: ['window'],
     kinds: { window: { kind: 'int', min: 0 }, scale: { kind: 'float32' }, signal: { kind: 'signal' } },
   },
   relations: [
@@ -579,4 +584,175 @@ const local: Surface = {
   ],
 };
 
-export const SURFACES: Surface[] = [tensorFrom, tensorTo, ...halfConversions, fromHalfSurface, dense, axial, local];
+// ---- LSH: bucket counts are an even integer >= 2 or a list of them, rotations [H, D, nHashes, rot/2].
+
+function randomBuckets(r: Rand): number | number[] {
+  return r.chance(0.6) ? 2 * r.int(1, 4) : Array.from({ length: r.int(1, 3) }, () => 2 * r.int(1, 2));
+}
+
+const halfRotation = (nBuckets: unknown) => ((typeof nBuckets === 'number' ? [nBuckets] : (nBuckets as number[])).reduce((a, b) => a + b, 0)) / 2;
+
+function malformBuckets(r: Rand, args: Args, index: number): Malformed {
+  const a = clone(args);
+  const [what, value, expected, mentions] = r.pick<[string, unknown, Expected, string]>([
+    ['odd', 5, 'RangeError', 'opts.nBuckets'], ['1', 1, 'RangeError', 'opts.nBuckets'], ['0', 0, 'RangeError', 'opts.nBuckets'],
+    ['NaN', NaN, 'TypeError', 'opts.nBuckets'], ['a string', '4', 'TypeError', 'opts.nBuckets'], ['null', null, 'TypeError', 'opts.nBuckets'],
+    ['an empty list', [], 'RangeError', 'opts.nBuckets'], ['a list with an odd factor', [4, 3], 'RangeError', 'opts.nBuckets[1]'],
+    ['a list with a fractional factor', [2.5], 'TypeError', 'opts.nBuckets[0]'], ['31 factors', new Array(31).fill(2), 'RangeError', 'opts.nBuckets'],
+    ['factors whose product passes int32', [65536, 65536], 'RangeError', 'opts.nBuckets'],
+  ]);
+  optionsOf(a, index).nBuckets = value;
+  return { what: `opts.nBuckets is ${what}`, args: a, expected, mentions };
+}
+
+/** Rotations slot of lshAttention: giving rotations takes the seed away (they are exclusive). */
+function rotationsSlot(index: number, exclusiveWithSeed: boolean): Slot {
+  const slot = optionSlot('rotations', index, 'rotations', 4, FLOATS);
+  return {
+    ...slot, optional: !exclusiveWithSeed ? false : true,
+    set: (a, value) => {
+      slot.set(a, value);
+      if (exclusiveWithSeed) delete optionsOf(a, index).seed;
+    },
+  };
+}
+
+const lshHashSurface: Surface = {
+  fn: 'lshHash', async: true,
+  valid(r) {
+    const dtype = r.pick(FLOATS);
+    const [B, H, L, D, rounds] = [r.int(1, 2), r.int(1, 2), r.int(1, 12), r.int(1, 6), r.int(1, 3)];
+    const nBuckets = randomBuckets(r);
+    const opts: Record<string, unknown> = { nBuckets, rotations: tensor([H, D, rounds, halfRotation(nBuckets)], r.chance(0.5) ? 'float32' : dtype) };
+    if (r.chance(0.4)) opts.paddingMask = tensor([B, L], 'int32', () => r.int(0, 1));
+    return [tensor([B, H, L, D], dtype), opts];
+  },
+  invoke: (a) => lshHash(...(a as Parameters<typeof lshHash>)),
+  slots: [slotAt('qk', 0, 4, FLOATS), rotationsSlot(1, false), optionSlot('paddingMask', 1, 'paddingMask', 2, ['int32'])],
+  options: { index: 1, required: true, tensors: ['rotations', 'paddingMask'], others: ['nBuckets'], kinds: { signal: { kind: 'signal' } } },
+  relations: [
+    (r, args) => {
+      const a = clone(args);
+      const o = optionsOf(a, 1);
+      const shape = shapeOf(o.rotations);
+      shape[r.pick([0, 1, 3])]! += 1;
+      o.rotations = tensor(shape);
+      return { what: 'the rotations do not fit qk and nBuckets', args: a, expected: 'RangeError', mentions: 'opts.rotations' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const o = optionsOf(a, 1);
+      const others = FLOATS.filter((d) => d !== 'float32' && d !== dtypeOf(a[0]));
+      if (!others.length) return undefined;
+      o.rotations = tensor(shapeOf(o.rotations), r.pick(others));
+      return { what: 'the rotations are neither float32 nor of qk\'s dtype', args: a, expected: 'TypeError', mentions: 'opts.rotations.dtype' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const [B, , L] = shapeOf(a[0]);
+      const bad = r.pick([2, -1, 7]);
+      optionsOf(a, 1).paddingMask = tensor([B!, L!], 'int32', (i) => (i === 0 ? bad : 1));
+      return { what: `a padding mask value is ${bad}`, args: a, expected: 'RangeError', mentions: 'opts.paddingMask' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const [B, , L] = shapeOf(a[0]);
+      optionsOf(a, 1).paddingMask = tensor([B!, L! + 1], 'int32');
+      return { what: 'the padding mask has another length', args: a, expected: 'RangeError', mentions: 'opts.paddingMask' };
+    },
+  ],
+  extra: [(r, args) => malformBuckets(r, args, 1)],
+};
+
+const sortSurface: Surface = {
+  fn: 'sortByBucket', async: true,
+  valid(r) {
+    const shape = [r.int(1, 2), r.int(1, 3), r.int(0, 40)];
+    return [tensor(shape, 'int32', () => r.int(-5, 20)), r.chance(0.5) ? undefined : {}];
+  },
+  invoke: (a) => sortByBucket(...(a as Parameters<typeof sortByBucket>)),
+  slots: [slotAt('buckets', 0, 3, ['int32'])],
+  options: { index: 1, required: false, tensors: [], kinds: { signal: { kind: 'signal' } } },
+  relations: [],
+  extra: [],
+};
+
+const lsh: Surface = {
+  fn: 'lshAttention', async: true,
+  valid(r) {
+    const dtype = r.pick(FLOATS);
+    const [B, H, L, D] = [r.int(1, 2), r.int(1, 2), r.int(1, 20), r.int(1, 6)];
+    const nBuckets = randomBuckets(r), nHashes = r.int(1, 3);
+    const opts: Record<string, unknown> = { nHashes, nBuckets, chunkLength: r.int(1, 8) };
+    if (r.chance(0.3)) opts.chunksBefore = r.int(0, 2);
+    if (r.chance(0.3)) opts.chunksAfter = r.int(0, 2);
+    if (r.chance(0.3)) opts.causal = r.chance(0.5);
+    if (r.chance(0.3)) opts.paddingMask = tensor([B, L], 'int32', () => (r.chance(0.8) ? 1 : 0));
+    if (r.chance(0.4)) opts.rotations = tensor([H, D, nHashes, halfRotation(nBuckets)], r.chance(0.5) ? 'float32' : dtype);
+    else if (r.chance(0.5)) opts.seed = r.int(0, 2 ** 32 - 1);
+    return [tensor([B, H, L, D], dtype), tensor([B, H, L, D], dtype), opts];
+  },
+  invoke: (a) => lshAttention(...(a as Parameters<typeof lshAttention>)),
+  slots: [slotAt('qk', 0, 4, FLOATS), slotAt('v', 1, 4, FLOATS), rotationsSlot(2, true), optionSlot('paddingMask', 2, 'paddingMask', 2, ['int32'])],
+  options: {
+    index: 2, required: true, tensors: ['rotations', 'paddingMask'], others: ['nBuckets'],
+    kinds: {
+      nHashes: { kind: 'int', min: 1 }, chunkLength: { kind: 'int', min: 1 }, chunksBefore: { kind: 'int', min: 0 },
+      chunksAfter: { kind: 'int', min: 0 }, causal: { kind: 'boolean' },
+      seed: { kind: 'int', min: 0, max: () => 2 ** 32 - 1, prepare: (a) => { delete optionsOf(a, 2).rotations; } },
+      signal: { kind: 'signal' },
+    },
+  },
+  relations: [
+    (r, args) => {
+      const a = clone(args);
+      const shape = shapeOf(a[0]);
+      shape[r.int(0, 3)]! += 1;
+      a[1] = tensor(shape, dtypeOf(a[0]));
+      return { what: 'v differs from qk in shape', args: a, expected: 'RangeError', mentions: 'v.shape' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      a[1] = tensor(shapeOf(a[0]), r.pick(FLOATS.filter((d) => d !== dtypeOf(a[0]))));
+      return { what: 'v has another float dtype', args: a, expected: 'TypeError', mentions: 'v.dtype' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const o = optionsOf(a, 2);
+      const [, H, , D] = shapeOf(a[0]);
+      const shape = [H!, D!, o.nHashes as number, halfRotation(o.nBuckets)];
+      shape[r.int(0, 3)]! += 1;
+      o.rotations = tensor(shape);
+      delete o.seed;
+      return { what: 'the rotations do not fit qk, nHashes and nBuckets', args: a, expected: 'RangeError', mentions: 'opts.rotations' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const o = optionsOf(a, 2);
+      const [, H, , D] = shapeOf(a[0]);
+      o.rotations = tensor([H!, D!, o.nHashes as number, halfRotation(o.nBuckets)]);
+      o.seed = 1;
+      return { what: 'both rotations and a seed', args: a, expected: 'TypeError', mentions: 'opts.rotations' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const [B, , L] = shapeOf(a[0]);
+      const bad = r.pick([2, -1, 9]);
+      optionsOf(a, 2).paddingMask = tensor([B!, L!], 'int32', (i) => (i === 0 ? bad : 1));
+      return { what: `a padding mask value is ${bad}`, args: a, expected: 'RangeError', mentions: 'opts.paddingMask' };
+    },
+  ],
+  extra: [
+    (r, args) => malformBuckets(r, args, 2),
+    (r, args) => {
+      const a = clone(args);
+      const key = r.pick(['nHashes', 'nBuckets', 'chunkLength']);
+      delete optionsOf(a, 2)[key];
+      return { what: `opts.${key} is missing`, args: a, expected: 'TypeError', mentions: `opts.${key}` };
+    },
+  ],
+};
+
+export const SURFACES: Surface[] = [
+  tensorFrom, tensorTo, ...halfConversions, fromHalfSurface, dense, axial, local, lshHashSurface, sortSurface, lsh,
+];

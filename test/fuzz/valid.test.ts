@@ -3,13 +3,15 @@
 // dimensions), dtypes and options.
 import { describe, expect, it } from 'vitest';
 import {
-  axialPositionEncoding, denseAttention, fromHalf, localAttention, Tensor, toBFloat16, toFloat16, type DType,
+  axialPositionEncoding, denseAttention, fromHalf, localAttention, lshAttention, lshHash, sortByBucket, Tensor, toBFloat16,
+  toFloat16, type DType,
 } from '../../lib/index.js';
 import { expectClose, expectEqualArrays } from '../helpers/compare.js';
 import { FUZZ_SEED, fuzzCount, Rand } from '../helpers/fuzz.js';
 import { randn } from '../helpers/random.js';
 import { axialReference, denseReference } from '../helpers/reference.js';
 import { localReference } from '../helpers/reference_local.js';
+import { referenceBuckets, referenceLshAttention, referenceSort } from '../helpers/reference_lsh.js';
 
 type Float = 'float32' | 'float16' | 'bfloat16';
 
@@ -34,6 +36,35 @@ function dim(r: Rand, max: number, edges: readonly number[] = []): number {
 }
 
 const TOLERANCE: Record<Float, number> = { float32: 1e-5, float16: 1e-2, bfloat16: 2e-2 };
+
+/**
+ * The smallest gap, over every token, round and factor, between the largest and the second
+ * largest entry of concat(y, -y) that the LSH argmax picks from. Hashing is discontinuous: where
+ * two entries nearly tie, float32 and float64 may pick differently, and the case says nothing.
+ */
+function argmaxMargin(qk: Float32Array, rotations: Float32Array, [B, H, L, D]: number[], nHashes: number, factors: number[]): number {
+  const half = factors.reduce((a, b) => a + b, 0) / 2;
+  let margin = Infinity;
+  for (let bh = 0; bh < B! * H!; bh++) {
+    const h = bh % H!;
+    for (let r = 0; r < nHashes; r++) {
+      for (let t = 0; t < L!; t++) {
+        const y = Array.from({ length: half }, (_, k) => {
+          let dot = 0;
+          for (let d = 0; d < D!; d++) dot += qk[(bh * L! + t) * D! + d]! * rotations[((h * D! + d) * nHashes + r) * half + k]!;
+          return dot;
+        });
+        let start = 0;
+        for (const f of factors) {
+          const z = y.slice(start, start + f / 2).flatMap((x) => [x, -x]).sort((a, b) => b - a);
+          margin = Math.min(margin, z[0]! - z[1]!);
+          start += f / 2;
+        }
+      }
+    }
+  }
+  return margin;
+}
 
 describe('fuzz: valid random configurations against the naive references', () => {
   it(`denseAttention: ${fuzzCount(250)} configurations (seed ${FUZZ_SEED})`, async () => {
@@ -107,5 +138,57 @@ describe('fuzz: valid random configurations against the naive references', () =>
       expectClose(await floatValues(out), expected, TOLERANCE[dtype]);
       for (const t of [q!.t, k!.t, v!.t, qg!.t, kg!.t, vg!.t, maskTensor, out]) t?.dispose();
     }
+  });
+
+  it(`LSH ops: ${fuzzCount(150)} configurations of lshHash, sortByBucket and lshAttention (seed ${FUZZ_SEED})`, async () => {
+    const r = new Rand(FUZZ_SEED ^ 0x15a);
+    let tiesSkipped = 0;
+    for (let n = 0; n < fuzzCount(150); n++) {
+      const dtype = r.pick<Float>(['float32', 'float32', 'float16', 'bfloat16']);
+      const [B, H, D] = [r.int(1, 2), r.int(1, 3), r.pick([2, 4, 8, 16])];
+      const chunkLength = r.int(1, 16), L = r.chance(0.2) ? r.int(1, chunkLength) : r.int(1, 70);
+      const nHashes = r.int(1, 3);
+      const nBuckets = r.chance(0.6) ? 2 * r.int(1, 8) : Array.from({ length: r.int(1, 3) }, () => 2 * r.int(1, 3));
+      const factors = typeof nBuckets === 'number' ? [nBuckets] : nBuckets;
+      const cfg = {
+        B, H, L, D, nHashes, nBuckets, chunkLength, chunksBefore: r.int(0, 2), chunksAfter: r.int(0, 1), causal: r.chance(0.5),
+      };
+      const shape = [B, H, L, D];
+      const qk = input(dtype, shape, n * 4), v = input(dtype, shape, n * 4 + 1);
+      const rotationShape = [H, D, nHashes, factors.reduce((a, b) => a + b, 0) / 2];
+      const rotations = input('float32', rotationShape, n * 4 + 2);
+      const mask = r.chance(0.4) ? Int32Array.from({ length: B * L }, () => (r.chance(0.8) ? 1 : 0)) : undefined;
+      const maskTensor = mask && Tensor.from(mask, [B, L]);
+      const what = `case ${n}: ${dtype} ${JSON.stringify(cfg)}${mask ? ' with padding' : ''}`;
+      const made = [qk.t, v.t, rotations.t, maskTensor];
+
+      // Hashing and sorting are exact, wherever the argmax is not a near tie.
+      if (argmaxMargin(qk.values, rotations.values, shape, nHashes, factors) < 1e-3) {
+        tiesSkipped++;
+      } else {
+        const buckets = await lshHash(qk.t, { rotations: rotations.t, nBuckets, ...(maskTensor ? { paddingMask: maskTensor } : {}) });
+        const expectedBuckets = referenceBuckets(qk.values, rotations.values, mask, cfg);
+        expectEqualArrays(await buckets.data(), expectedBuckets);
+        const { sortedIndex, undoIndex } = await sortByBucket(buckets);
+        const expectedSort = referenceSort(expectedBuckets, B * H, nHashes * L);
+        expectEqualArrays(await sortedIndex.data(), expectedSort.sorted);
+        expectEqualArrays(await undoIndex.data(), expectedSort.undo);
+        made.push(buckets, sortedIndex, undoIndex);
+      }
+
+      // Attention too, where no real token nearly ties (the tokens it pads the sequence with
+      // take the padding bucket whatever their hash); within one chunk it does not hash at all.
+      const { B: _b, H: _h, L: _l, D: _d, ...options } = cfg;
+      const out = await lshAttention(qk.t, v.t, { ...options, rotations: rotations.t, ...(maskTensor ? { paddingMask: maskTensor } : {}) });
+      made.push(out);
+      expect(out.shape, what).toEqual(shape);
+      if (L <= chunkLength || argmaxMargin(qk.values, rotations.values, shape, nHashes, factors) >= 1e-3) {
+        const expected = referenceLshAttention(qk.values, v.values, rotations.values, mask, cfg);
+        expectClose(await floatValues(out), expected, dtype === 'float32' ? 1e-5 : TOLERANCE[dtype]);
+      }
+      for (const t of made) t?.dispose();
+    }
+    console.info(`LSH ops: ${tiesSkipped} of ${fuzzCount(150)} configurations had a near tie in the argmax and were not compared`);
+    expect(tiesSkipped, 'configurations skipped for near ties').toBeLessThan(fuzzCount(150) / 3);
   });
 });
