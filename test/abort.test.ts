@@ -3,7 +3,7 @@
 // freed and no listener stays on the signal.
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { axialPositionEncoding, denseAttention, localAttention, memoryStats, Tensor } from '../lib/index.js';
+import { axialPositionEncoding, denseAttention, localAttention, lshAttention, memoryStats, Tensor } from '../lib/index.js';
 import { randn } from './helpers/random.js';
 import { sanitized } from './helpers/env.js';
 import { settleGarbage } from './helpers/memory.js';
@@ -71,6 +71,26 @@ describe('AbortSignal', () => {
       const before = memoryStats().cpuBytes;
       const controller = new AbortController();
       const pending = localAttention(x, x, x, { window: 256, signal: controller.signal });
+      await new Promise((resolve) => setTimeout(resolve, fullTime / 4));
+      const abortedAt = performance.now();
+      controller.abort();
+      await expect(pending).rejects.toMatchObject(ABORTED);
+      const latency = performance.now() - abortedAt;
+      expect(latency, `stopped ${latency.toFixed(0)} ms after abort(); a full run takes ${fullTime.toFixed(0)} ms`).toBeLessThan(fullTime / 4);
+      expect(memoryStats().cpuBytes).toBe(before);
+    });
+
+    it('stops a long lshAttention at the next task boundary', async () => {
+      const [B2, H2, L2, D2] = sanitized ? [1, 4, 4096, 32] : [1, 8, 16384, 64];
+      const x = Tensor.from(randn(B2 * H2 * L2 * D2, 6), [B2, H2, L2, D2]);
+      const opts = { nHashes: 4, nBuckets: 64, chunkLength: 64 };
+      const full = performance.now();
+      (await lshAttention(x, x, opts)).dispose();
+      const fullTime = performance.now() - full;
+      await settleGarbage();
+      const before = memoryStats().cpuBytes;
+      const controller = new AbortController();
+      const pending = lshAttention(x, x, { ...opts, signal: controller.signal });
       await new Promise((resolve) => setTimeout(resolve, fullTime / 4));
       const abortedAt = performance.now();
       controller.abort();

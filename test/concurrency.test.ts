@@ -3,7 +3,8 @@
 // aborted requests among them do not disturb the others, and the event loop keeps ticking.
 import { describe, expect, it } from 'vitest';
 import {
-  axialPositionEncoding, denseAttention, localAttention, memoryStats, Tensor, toBFloat16, toFloat16, type Device,
+  axialPositionEncoding, denseAttention, localAttention, lshAttention, memoryStats, sortByBucket, Tensor, toBFloat16, toFloat16,
+  type Device,
 } from '../lib/index.js';
 import { forEachDevice, tensorOn } from './helpers/devices.js';
 import { sanitized } from './helpers/env.js';
@@ -23,6 +24,20 @@ async function makeRequest(r: Rand, device: Device, n: number): Promise<Request>
     const ids = await tensorOn(device, Int32Array.from({ length: B * L }, () => r.int(0, n0 * n1 - 1)), [B, L]);
     const layout = r.pick(['reformer', 'seed'] as const);
     return () => axialPositionEncoding([w0, w1], { positionIds: ids, layout });
+  }
+  if (r.chance(0.25)) {
+    const [B, H, L, D] = [r.int(1, 2), r.int(1, 4), r.int(1, 500), r.pick([16, 32, 64])];
+    const [qk, v] = await Promise.all([0, 1].map((i) => tensorOn(device, randn(B * H * L * D, n + i), [B, H, L, D])));
+    const opts = { nHashes: r.int(1, 4), nBuckets: r.pick([4, 8, [4, 4]]), chunkLength: r.pick([16, 32, 64]), causal: r.chance(0.5), seed: n };
+    if (r.chance(0.2)) {
+      const buckets = await tensorOn(device, Int32Array.from({ length: B * H * L }, () => r.int(0, 50)), [B, H, L]);
+      return async () => {
+        const { sortedIndex, undoIndex } = await sortByBucket(buckets);
+        undoIndex.dispose();
+        return sortedIndex;
+      };
+    }
+    return () => lshAttention(qk!, v!, opts);
   }
   if (r.chance(0.3)) {
     const [B, H, L, D] = [r.int(1, 2), r.int(1, 4), r.int(1, 600), r.pick([16, 32, 64])];

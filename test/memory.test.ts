@@ -3,7 +3,8 @@
 // stay flat over thousands of mixed calls, failed and aborted ones included.
 import { describe, expect, it } from 'vitest';
 import {
-  axialPositionEncoding, denseAttention, emptyCache, localAttention, memoryStats, Tensor, toBFloat16, toFloat16, type Device,
+  axialPositionEncoding, denseAttention, emptyCache, localAttention, lshAttention, lshHash, memoryStats, sortByBucket, Tensor,
+  toBFloat16, toFloat16, type Device,
 } from '../lib/index.js';
 import { forEachDevice, hasCuda } from './helpers/devices.js';
 import { sanitized } from './helpers/env.js';
@@ -19,7 +20,7 @@ async function mixedCall(r: Rand, device: Device, forget: boolean): Promise<void
   const track = (t: Tensor) => (forget ? t : (kept.push(t), t));
   const on = async (t: Tensor) => (device === 'cpu' ? t : track(await t.to(device)));
   try {
-    switch (r.int(0, 6)) {
+    switch (r.int(0, 7)) {
       case 0: case 1: {
         const [H, L, D] = [r.int(1, 4), r.int(1, 96), r.pick([8, 16, 32])];
         const dtype = r.pick(['float32', 'float32', 'float16', 'bfloat16'] as const);
@@ -55,6 +56,17 @@ async function mixedCall(r: Rand, device: Device, forget: boolean): Promise<void
         const x = await on(track(Tensor.from(randn(H * L * 16, 6), [1, H, L, 16])));
         const mask = await on(track(Tensor.from(Int32Array.from({ length: L }, (_, i) => (i % 50 === 0 ? 1 : i % 37 === 0 ? -1 : 0)), [1, L])));
         track(await localAttention(x, x, x, { window: r.int(0, 40), attentionMask: mask }));
+        break;
+      }
+      case 7: {
+        const [H, L] = [r.int(1, 3), r.int(1, 120)];
+        const x = await on(track(Tensor.from(randn(H * L * 16, 7), [1, H, L, 16])));
+        track(await lshAttention(x, x, { nHashes: 2, nBuckets: 4, chunkLength: 16, seed: r.int(0, 9) }));
+        const rotations = await on(track(Tensor.from(randn(H * 16 * 2 * 2, 8), [H, 16, 2, 2])));
+        const buckets = track(await lshHash(x, { rotations, nBuckets: 4 }));
+        const { sortedIndex, undoIndex } = await sortByBucket(buckets);
+        track(sortedIndex);
+        track(undoIndex);
         break;
       }
       case 5: {

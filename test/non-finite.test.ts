@@ -1,15 +1,20 @@
 // NaN and ±Infinity inside tensor data propagate the way the float64 references (PyTorch's
 // softmax(q·kᵀ)·v over the visible keys) propagate them: an output is NaN or infinite
 // exactly where the reference is, the other outputs are unaffected, and nothing crashes or
-// hangs. A key hidden by a mask (causal, outside the window, padding) never reaches a query,
-// even through a zero weight.
+// hangs. In dense and local attention a key hidden by a mask (causal, outside the window,
+// padding) never reaches a query, even through a zero weight. LSH attention keeps Reformer's
+// semantics, where a masked key's score is replaced by -1e9 and its value still enters the
+// weighted sum: NaN there spreads through its chunk window exactly as in Hugging Face's code.
 import { describe, expect, it } from 'vitest';
-import { axialPositionEncoding, denseAttention, fromHalf, localAttention, Tensor, toBFloat16, toFloat16 } from '../lib/index.js';
+import {
+  axialPositionEncoding, denseAttention, fromHalf, localAttention, lshAttention, lshHash, Tensor, toBFloat16, toFloat16,
+} from '../lib/index.js';
 import { expectClose } from './helpers/compare.js';
 import { forEachDevice, tensorOn } from './helpers/devices.js';
 import { randn } from './helpers/random.js';
 import { denseReference } from './helpers/reference.js';
 import { localReference } from './helpers/reference_local.js';
+import { referenceBuckets, referenceLshAttention } from './helpers/reference_lsh.js';
 
 /** Same NaN positions, same infinities, and the finite values within `tolerance`. */
 function expectSameNonFinite(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
@@ -118,6 +123,34 @@ describe('non-finite inputs', () => {
             scale: 1 / Math.sqrt(D),
           });
           expectSameNonFinite((await out.data()) as Float32Array, expected, device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
+    });
+
+    describe('LSH attention', () => {
+      const [B, H, L, D] = [1, 2, 64, 8];
+      const cfg = { B, H, L, D, nHashes: 2, nBuckets: 4, chunkLength: 8, chunksBefore: 1, chunksAfter: 0, causal: true };
+      const rotations = randn(H * D * 2 * 2, 5);
+      const mask = Int32Array.from({ length: L }, (_, i) => (i === 50 ? 0 : 1));
+      const LSH_CASES: Array<[string, Poison[]]> = [
+        ['a NaN in qk spreads through its chunk windows as in the reference', [{ tensor: 'q', at: [0, 0, 10, 1], value: NaN }]],
+        ['a NaN value spreads through its chunk windows as in the reference', [{ tensor: 'v', at: [0, 1, 40, 2], value: NaN }]],
+        ['an infinite value gives what the reference gives', [{ tensor: 'v', at: [0, 0, 5, 0], value: Infinity }]],
+        ['non-finite values in one head leave the other head as the reference has it', [
+          { tensor: 'q', at: [0, 1, 3, 3], value: -Infinity }, { tensor: 'v', at: [0, 1, 60, 7], value: NaN },
+        ]],
+      ];
+      for (const [name, poisons] of LSH_CASES) {
+        it(name, async () => {
+          const data = { q: randn(B * H * L * D, 1, 2), v: randn(B * H * L * D, 2) };
+          for (const p of poisons) (p.tensor === 'v' ? data.v : data.q)[((p.at[0] * H + p.at[1]) * L + p.at[2]) * D + p.at[3]] = p.value;
+          const qk = await tensorOn(device, data.q, [B, H, L, D]), v = await tensorOn(device, data.v, [B, H, L, D]);
+          const options = { rotations: await tensorOn(device, rotations, [H, D, 2, 2]), paddingMask: await tensorOn(device, mask, [B, L]) };
+          const out = await lshAttention(qk, v, { nHashes: 2, nBuckets: 4, chunkLength: 8, causal: true, ...options });
+          expectSameNonFinite((await out.data()) as Float32Array, referenceLshAttention(data.q, data.v, rotations, mask, cfg),
+            device === 'cpu' ? 1e-5 : 1e-4);
+          const buckets = (await (await lshHash(qk, { nBuckets: 4, ...options })).data()) as Int32Array;
+          expect(Array.from(buckets)).toEqual(Array.from(referenceBuckets(data.q, rotations, mask, cfg)));
         });
       }
     });
