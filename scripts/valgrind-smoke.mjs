@@ -2,7 +2,7 @@
 // dtype, with and without masks, plus a copy, an aborted call and a rejected one. Loads the
 // compiled package (dist/) and the addon SPARSE_ATTENTION_ADDON names.
 import {
-  axialPositionEncoding, denseAttention, localAttention, Tensor, toBFloat16, toFloat16,
+  axialPositionEncoding, denseAttention, localAttention, lshAttention, lshHash, sortByBucket, Tensor, toBFloat16, toFloat16,
 } from '../dist/esm/index.js';
 
 const values = (n, seed) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7 + seed));
@@ -26,6 +26,13 @@ await forEachDtype((q, k, v) => denseAttention(q, k, v, { scale: 0.3 }));
 const mask = Tensor.from(Int32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 === 3 ? 1 : i % 70 > 65 ? -1 : 0)), [2, 70]);
 await forEachDtype((q, k, v) => localAttention(q, k, v, { window: [4, 2], attentionMask: mask, global: { q: v, k: q, v: k } }));
 await forEachDtype((q, k, v) => localAttention(q, k, v, { window: 100 }));
+const padding = Tensor.from(Int32Array.from({ length: 2 * 70 }, (_, i) => (i % 70 > 60 ? 0 : 1)), [2, 70]);
+await forEachDtype((qk, v) => lshAttention(qk, v, { nHashes: 2, nBuckets: [2, 4], chunkLength: 16, causal: true, paddingMask: padding, seed: 3 }));
+await forEachDtype((qk, v) => lshAttention(qk, v, { nHashes: 1, nBuckets: 4, chunkLength: 128 }));
+const buckets = await lshHash(Tensor.from(values(n, 9), shape), { rotations: Tensor.from(values(3 * 8 * 2 * 3, 10), [3, 8, 2, 3]), nBuckets: 6 });
+const { sortedIndex, undoIndex } = await sortByBucket(buckets);
+await sortedIndex.data();
+await undoIndex.data();
 const ids = Tensor.from(Int32Array.from({ length: 2 * 9 }, (_, i) => (i * 5) % 12), [2, 9]);
 const encoding = await axialPositionEncoding([Tensor.from(values(8, 4), [4, 2]), Tensor.from(values(9, 5), [3, 3])], { positionIds: ids });
 await encoding.data();
