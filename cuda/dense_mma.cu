@@ -1,0 +1,303 @@
+// Dense attention on tensor cores, float16 / bfloat16 inputs with float32 accumulation, in the
+// scheme of FlashAttention-2: a block of 4 warps owns kBlockM query rows (16 * kMTiles per
+// warp) and streams key/value tiles of kBlockN rows through shared memory, double-buffered with
+// cp.async so that tile t + 1 lands while tile t is computed. Scores S = Q·Kᵀ and the output
+// O += P·V are mma.sync.m16n8k16 products; the softmax runs online in registers, and P goes
+// from the S accumulators straight into the A operand of P·V. Under a causal mask, key tiles
+// past the block's last query are never loaded and only tiles that cross the diagonal are
+// masked element by element.
+#include <cstdint>
+
+#include "cuda/check.h"
+#include "cuda/dense_mma.h"
+#include "cuda/mma.cuh"
+#include "cuda/mma_softmax.cuh"
+
+namespace sa {
+
+namespace {
+
+using namespace cuda::mma;
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr float kLog2e = 1.4426950408889634f;
+
+// Tile shapes per head dimension, after FlashAttention-2's choices for A100/H100: 128 queries
+// per block (32 per warp). Keys come 64 (D = 64) or 32 (D = 128) at a time, which leaves the
+// registers for the score tile next to the output accumulators and, for D = 64, the query
+// fragments; ptxas reports no spills for either (bench/gpu/inspect.sh).
+template <int D>
+struct DenseMmaConfig;
+template <>
+struct DenseMmaConfig<64> {
+  static constexpr int kMTiles = 2, kBlockN = 64;
+  static constexpr bool kQInRegisters = true;  // 32 registers, saves an ldmatrix per k-step
+};
+template <>
+struct DenseMmaConfig<128> {
+  static constexpr int kMTiles = 2, kBlockN = 32;
+  static constexpr bool kQInRegisters = false;  // 64 more registers would spill next to O
+};
+
+template <int D>
+struct DenseMmaLayout : DenseMmaConfig<D> {
+  using Config = DenseMmaConfig<D>;
+  static constexpr int kBlockM = kWarps * 16 * Config::kMTiles;
+  static constexpr int kNTiles = Config::kBlockN / 8;  // n8 score tiles per key tile
+  static constexpr int kDTiles = D / 8;                // n8 output tiles
+  static constexpr int kQTile = PaddedTile<D>::kElements(kBlockM);
+  static constexpr int kStage = PaddedTile<D>::kElements(Config::kBlockN);  // one K or V stage
+  // Q tile, then K stages 0 and 1, then V stages 0 and 1.
+  static constexpr size_t kSmemBytes = size_t(kQTile + 4 * kStage) * sizeof(uint16_t);
+};
+
+// The warp's query rows as A fragments, either loaded once into registers or read from the
+// shared Q tile at each k-step.
+template <int D, int MTiles, bool InRegisters>
+struct QueryFragments;
+
+template <int D, int MTiles>
+struct QueryFragments<D, MTiles, true> {
+  uint32_t a[MTiles][D / 16][4];
+  __device__ __forceinline__ void load(const uint16_t* qs, int row0, int lane) {
+#pragma unroll
+    for (int m = 0; m < MTiles; ++m)
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) ldmatrixX4(a[m][kk], qs + fragmentAOffset<D>(row0 + 16 * m, 2 * kk, lane));
+  }
+  __device__ __forceinline__ void get(int m, int kk, uint32_t (&out)[4]) const {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) out[i] = a[m][kk][i];
+  }
+};
+
+template <int D, int MTiles>
+struct QueryFragments<D, MTiles, false> {
+  const uint16_t* qs;
+  int row0, lane;
+  __device__ __forceinline__ void load(const uint16_t* tile, int firstRow, int laneId) {
+    qs = tile, row0 = firstRow, lane = laneId;
+  }
+  __device__ __forceinline__ void get(int m, int kk, uint32_t (&out)[4]) const {
+    ldmatrixX4(out, qs + fragmentAOffset<D>(row0 + 16 * m, 2 * kk, lane));
+  }
+};
+
+// sc[m][n] = Q rows (m-tile m) · K rows 8n..8n+7 of the staged key tile ks [kBlockN][D].
+template <DType T, int D, int MTiles, int NTiles, class Query>
+__device__ __forceinline__ void computeScores(float (&sc)[MTiles][NTiles][4], const Query& query, const uint16_t* ks,
+                                              int lane) {
+#pragma unroll
+  for (int m = 0; m < MTiles; ++m)
+#pragma unroll
+    for (int n = 0; n < NTiles; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) sc[m][n][e] = 0.0f;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    uint32_t a[MTiles][4];
+#pragma unroll
+    for (int m = 0; m < MTiles; ++m) query.get(m, kk, a[m]);
+#pragma unroll
+    for (int nn = 0; nn < NTiles / 2; ++nn) {
+      uint32_t b[4];
+      ldmatrixX4(b, ks + fragmentBOffset<D>(16 * nn, 2 * kk, lane));
+#pragma unroll
+      for (int m = 0; m < MTiles; ++m) {
+        mma16816<T>(sc[m][2 * nn], a[m], b[0], b[1]);
+        mma16816<T>(sc[m][2 * nn + 1], a[m], b[2], b[3]);
+      }
+    }
+  }
+}
+
+// Scores to log2 units. With `mask`, keys past denseKeyEnd of their row become -inf; `row0` is
+// the global row of the warp's first query, `j0` the global index of the tile's first key.
+// Only tiles that cross the causal diagonal or the end of the keys take the masked branch.
+template <int MTiles, int NTiles>
+__device__ __forceinline__ void scaleAndMask(float (&sc)[MTiles][NTiles][4], const DenseShape& s, float scaleLog2,
+                                             int row0, int j0, bool mask, int lane) {
+  if (!mask) {
+#pragma unroll
+    for (int m = 0; m < MTiles; ++m)
+#pragma unroll
+      for (int n = 0; n < NTiles; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) sc[m][n][e] *= scaleLog2;
+    return;
+  }
+#pragma unroll
+  for (int m = 0; m < MTiles; ++m)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int visible = denseKeyEnd(s, row0 + 16 * m + lane / 4 + 8 * h) - j0 - 2 * (lane % 4);
+#pragma unroll
+      for (int n = 0; n < NTiles; ++n)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          float& x = sc[m][n][2 * h + e];
+          x = 8 * n + e < visible ? x * scaleLog2 : -INFINITY;
+        }
+    }
+}
+
+// o[m][d] += P (the probabilities left in sc) · V rows of the staged value tile vs [kBlockN][D].
+template <DType T, int D, int MTiles, int NTiles>
+__device__ __forceinline__ void accumulateValues(float (&o)[MTiles][D / 8][4], const float (&p)[MTiles][NTiles][4],
+                                                 const uint16_t* vs, int lane) {
+#pragma unroll
+  for (int kk = 0; kk < NTiles / 2; ++kk) {
+    uint32_t a[MTiles][4];
+#pragma unroll
+    for (int m = 0; m < MTiles; ++m) scoresToA<T>(a[m], p[m][2 * kk], p[m][2 * kk + 1]);
+#pragma unroll
+    for (int dn = 0; dn < D / 16; ++dn) {
+      uint32_t b[4];
+      ldmatrixX4Trans(b, vs + fragmentAOffset<D>(16 * kk, 2 * dn, lane));
+#pragma unroll
+      for (int m = 0; m < MTiles; ++m) {
+        mma16816<T>(o[m][2 * dn], a[m], b[0], b[1]);
+        mma16816<T>(o[m][2 * dn + 1], a[m], b[2], b[3]);
+      }
+    }
+  }
+}
+
+// Normalises the warp's rows, stages them in its own rows of the (no longer needed) Q tile and
+// writes them out with 16-byte stores. `out` points at the block's first row; rows >= validRows
+// are padding.
+template <DType T, int D, int MTiles>
+__device__ __forceinline__ void storeOutput(uint16_t* out, int validRows, uint16_t* stage,
+                                            const float (&o)[MTiles][D / 8][4], const OnlineSoftmax<MTiles>& softmax,
+                                            int warpRow0, int lane) {
+  using Tile = PaddedTile<D>;
+#pragma unroll
+  for (int m = 0; m < MTiles; ++m)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float inv = softmax.inverseSum(m, h);
+      const int row = warpRow0 + 16 * m + lane / 4 + 8 * h;
+#pragma unroll
+      for (int d = 0; d < D / 8; ++d)
+        *reinterpret_cast<uint32_t*>(stage + Tile::offset(row, d) + 2 * (lane % 4)) =
+            pack2<T>(o[m][d][2 * h] * inv, o[m][d][2 * h + 1] * inv);
+    }
+  __syncwarp();
+#pragma unroll
+  for (int i = 0; i < MTiles * 16 * Tile::kChunks / 32; ++i) {
+    const int idx = i * 32 + lane, r = warpRow0 + idx / Tile::kChunks, c = idx % Tile::kChunks;
+    if (r < validRows)
+      *reinterpret_cast<uint4*>(out + int64_t(r) * D + c * kChunk) =
+          *reinterpret_cast<const uint4*>(stage + Tile::offset(r, c));
+  }
+}
+
+// Grid: one block per (query block, batch x head), heaviest query blocks first: under a causal
+// mask the last blocks see the most keys, and starting them first evens out the tail.
+//   q, out [B, H, Lq, D]; k, v [B, H, Lk, D]; mBlocks = ceil(Lq / kBlockM).
+template <DType T, int D>
+__global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBlocks, const uint16_t* __restrict__ q,
+                                                           const uint16_t* __restrict__ k,
+                                                           const uint16_t* __restrict__ v, uint16_t* __restrict__ out) {
+#if __CUDA_ARCH__ >= 800  // cp.async and bfloat16 mma.sync; older devices never launch it
+  using L = DenseMmaLayout<D>;
+  constexpr int kBlockM = L::kBlockM, kBlockN = L::kBlockN, kMTiles = L::kMTiles;
+  extern __shared__ uint4 smemChunks[];
+  uint16_t* qs = reinterpret_cast<uint16_t*>(smemChunks);
+  uint16_t* ks = qs + L::kQTile;
+  uint16_t* vs = ks + 2 * L::kStage;
+
+  const int heads = s.B * s.H;
+  const int bh = int(blockIdx.x % unsigned(heads));
+  const int i0 = (mBlocks - 1 - int(blockIdx.x / unsigned(heads))) * kBlockM;
+  q += (int64_t(bh) * s.Lq + i0) * D;
+  out += (int64_t(bh) * s.Lq + i0) * D;
+  k += int64_t(bh) * s.Lk * D;
+  v += int64_t(bh) * s.Lk * D;
+  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
+  const int warpRow0 = warp * 16 * kMTiles;
+  const int validRows = min(kBlockM, s.Lq - i0);
+  const int keyEnd = denseKeyEnd(s, i0 + validRows - 1);
+  const int maskFrom = denseKeyEnd(s, i0);  // the first row sees the fewest keys
+  const int nTiles = (keyEnd + kBlockN - 1) / kBlockN;
+
+  auto loadKeyValues = [&](int tile) {
+    const int j0 = tile * kBlockN, stage = tile & 1;
+    loadTileAsync<D, kBlockN, kThreads>(ks + stage * L::kStage, k + int64_t(j0) * D, s.Lk - j0);
+    loadTileAsync<D, kBlockN, kThreads>(vs + stage * L::kStage, v + int64_t(j0) * D, s.Lk - j0);
+  };
+  loadTileAsync<D, kBlockM, kThreads>(qs, q, validRows);
+  copyAsyncCommit();
+  loadKeyValues(0);
+  copyAsyncCommit();
+  copyAsyncWait<1>();  // Q has landed; the first key/value tile may still be in flight
+  __syncthreads();
+  QueryFragments<D, kMTiles, L::kQInRegisters> query;
+  query.load(qs, warpRow0, lane);
+
+  OnlineSoftmax<kMTiles> softmax;
+  float o[kMTiles][L::kDTiles][4];
+#pragma unroll
+  for (int m = 0; m < kMTiles; ++m)
+#pragma unroll
+    for (int d = 0; d < L::kDTiles; ++d)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o[m][d][e] = 0.0f;
+  const float scaleLog2 = s.scale * kLog2e;
+
+  for (int t = 0; t < nTiles; ++t) {
+    if (t + 1 < nTiles) loadKeyValues(t + 1);
+    copyAsyncCommit();
+    copyAsyncWait<1>();  // tile t has landed, t + 1 is in flight
+    __syncthreads();
+    const int j0 = t * kBlockN, stage = t & 1;
+    float sc[kMTiles][L::kNTiles][4];
+    computeScores<T, D>(sc, query, ks + stage * L::kStage, lane);
+    scaleAndMask(sc, s, scaleLog2, i0 + warpRow0, j0, j0 + kBlockN > maskFrom, lane);
+    softmax.update(sc, o);
+    accumulateValues<T, D>(o, sc, vs + stage * L::kStage, lane);
+    __syncthreads();  // the next iteration refills the other stage, the one after this one
+  }
+  storeOutput<T, D>(out, validRows, qs, o, softmax, warpRow0, lane);
+#endif
+}
+
+template <DType T, int D>
+void launch(cudaStream_t stream, const DenseShape& s, const void* q, const void* k, const void* v, void* out) {
+  using L = DenseMmaLayout<D>;
+  auto kernel = denseMmaKernel<T, D>;
+  SA_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(L::kSmemBytes)),
+              "denseAttention");
+  const int mBlocks = (s.Lq + L::kBlockM - 1) / L::kBlockM;
+  const unsigned blocks = unsigned(int64_t(mBlocks) * s.B * s.H);
+  kernel<<<blocks, kThreads, L::kSmemBytes, stream>>>(s, mBlocks, static_cast<const uint16_t*>(q),
+                                                      static_cast<const uint16_t*>(k), static_cast<const uint16_t*>(v),
+                                                      static_cast<uint16_t*>(out));
+  SA_CUDA_CHECK_LAUNCH("denseAttention");
+}
+
+template <DType T>
+void launchForHeadDim(cudaStream_t stream, const DenseShape& s, const void* q, const void* k, const void* v,
+                      void* out) {
+  if (s.D == 64) return launch<T, 64>(stream, s, q, k, v, out);
+  return launch<T, 128>(stream, s, q, k, v, out);
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+}  // namespace
+
+bool denseMmaSupports(const DenseShape& s, DType dtype, const void* q, const void* k, const void* v,
+                      const void* out) {
+  return (dtype == DType::Float16 || dtype == DType::BFloat16) && (s.D == 64 || s.D == 128) && aligned16(q) &&
+         aligned16(k) && aligned16(v) && aligned16(out) && cuda::mma::currentDeviceHasMma();
+}
+
+void denseAttentionMma(cudaStream_t stream, const DenseShape& s, DType dtype, const void* q, const void* k,
+                       const void* v, void* out) {
+  if (dtype == DType::Float16) return launchForHeadDim<DType::Float16>(stream, s, q, k, v, out);
+  return launchForHeadDim<DType::BFloat16>(stream, s, q, k, v, out);
+}
+
+}  // namespace sa
