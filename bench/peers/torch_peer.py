@@ -1,0 +1,453 @@
+#!/usr/bin/python3
+"""PyTorch CPU peer for the sparse-attention benchmarks.
+
+Usage: /usr/bin/python3 bench/peers/torch_peer.py JOB.json
+
+Runs one attention computation written the way a PyTorch user would write it (the
+Hugging Face transformers algorithms, in plain torch ops), times it and prints exactly one
+JSON line on stdout:
+
+  {"ok": true, "ms": [...], "medianMs": x, "peakBytes": n, "gflops"?: x,
+   "torch": "<version>", "blas": "openblas" | "other", "blasCore"?: "<OpenBLAS kernel>"}
+  {"ok": false, "error": "..."}
+
+JOB.json:
+  {"op": "dense" | "local" | "lsh" | "sgemm",
+   "dir": "/abs/path",                  input/output files are relative to it
+   "inputs": {"q": {"file": "q.f32", "dtype": "float32", "shape": [B, H, L, D]}, ...},
+   "config": {...},
+   "warmup": 1, "repeats": 3,
+   "output": "out_torch.f32",           float32 little-endian result; omit to skip
+   "threads": 1}                        torch.set_num_threads (and OpenBLAS' own pool)
+
+Ops (all tensors [B, H, L, D] unless stated):
+  dense  inputs q, k, v;  config {scale?: 1/sqrt(D), causal?: false}
+  local  inputs q, k, v, attentionMask? int32 [B, L] (-1 pad, 0 local, 1 global),
+         qGlobal?, kGlobal?, vGlobal? (default q, k, v);  config {window: [a, a]}
+  lsh    inputs qk, v, rotations [H, D, nh, rot/2], paddingMask? int32 [B, L];
+         config {nHashes, nBuckets (int or list), chunkLength, chunksBefore,
+                 chunksAfter, causal}
+  sgemm  no inputs;  config {n: 4096}: an n x n float32 matmul, reports GFLOP/s
+
+Environment: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, make OpenBLAS pick slower
+kernels. This script deliberately leaves the environment alone (it is read when OpenBLAS
+loads, before any code here could change it); the caller should unset both, e.g.
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 torch_peer.py JOB.json
+The kernel OpenBLAS chose is reported as "blasCore".
+"""
+
+import ctypes
+import json
+import math
+import os
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+FMIN = torch.finfo(torch.float32).min  # Longformer's mask value (float32 lowest)
+LSH_MASK = -1e9  # Reformer: disallowed key (padding / future)
+LSH_SELF_MASK = -1e5  # Reformer: a query's own token
+
+
+# ----------------------------------------------------------------------------------------
+# dense: the baseline everybody writes first
+
+
+def dense_attention(q, k, v, scale=None, causal=False):
+    L, D = q.shape[-2], q.shape[-1]
+    scale = 1.0 / math.sqrt(D) if scale is None else scale
+    scores = torch.matmul(q, k.transpose(-1, -2)) * scale
+    if causal:
+        future = torch.ones(L, L, dtype=torch.bool).triu_(1)
+        scores.masked_fill_(future, -math.inf)
+    return torch.matmul(torch.softmax(scores, dim=-1), v)
+
+
+# ----------------------------------------------------------------------------------------
+# lsh: Reformer's LSHSelfAttention (SEMANTICS section 1)
+
+
+def lsh_attention(qk, v, rotations, padding_mask, n_hashes, n_buckets, chunk_length,
+                  chunks_before, chunks_after, causal):
+    B, _, L, _ = qk.shape
+    if L <= chunk_length:  # standard path: full attention, no hashing (1.2)
+        pos = torch.arange(L)
+        key_ok = None if padding_mask is None else padding_mask.bool()[:, None, None, :]
+        out, _ = _lsh_attend(qk, _unit_key(qk), v, pos, pos, key_ok, causal)
+        return out
+
+    # Like ReformerModel, pad the tail with padding tokens to a multiple of the chunk (1.10).
+    extra = -L % chunk_length
+    if extra:
+        qk = F.pad(qk, (0, 0, 0, extra))
+        v = F.pad(v, (0, 0, 0, extra))
+        if padding_mask is None:
+            padding_mask = torch.ones(B, L, dtype=torch.int32)
+        padding_mask = F.pad(padding_mask, (0, extra))
+
+    if rotations is None or rotations.shape[2] != n_hashes:
+        raise ValueError(f"lsh: rotations [H, D, nHashes={n_hashes}, rot/2] required")
+    buckets = _hash_buckets(qk, rotations, n_buckets, padding_mask)
+    out = _lsh_chunked(qk, v, buckets, padding_mask, chunk_length, chunks_before,
+                       chunks_after, causal, n_hashes)
+    return out[:, :, :L]
+
+
+def _hash_buckets(qk, rotations, n_buckets, padding_mask):
+    """Bucket ids [B, H, nh*L] with round offsets (1.3); first factor least significant."""
+    B, H, L, _ = qk.shape
+    n_hashes = rotations.shape[2]
+    rotated = torch.einsum("bhtd,hdrk->bhrtk", qk, rotations)  # [B, H, nh, L, rot/2]
+    factors = [n_buckets] if isinstance(n_buckets, int) else list(n_buckets)
+    buckets, start, n_total = 0, 0, 1
+    for f in factors:
+        piece = rotated[..., start:start + f // 2]
+        buckets = buckets + n_total * torch.argmax(torch.cat([piece, -piece], dim=-1), dim=-1)
+        start, n_total = start + f // 2, n_total * f
+
+    # Batch-wide rule: any padding anywhere adds one extra bucket for padding tokens.
+    if padding_mask is not None and not bool(padding_mask.bool().all()):
+        buckets = buckets.masked_fill(~padding_mask.bool()[:, None, None, :], n_total)
+        n_total += 1
+    offsets = torch.arange(n_hashes)[:, None] * n_total
+    return (buckets + offsets).reshape(B, H, n_hashes * L)
+
+
+def _lsh_chunked(qk, v, buckets, padding_mask, c, before, after, causal, n_hashes):
+    B, H, L, D = qk.shape
+    S = n_hashes * L
+    # Stable sort by bucket: the composite key bucket*S + i has distinct values (1.4).
+    flat = torch.arange(S)
+    sorted_idx = torch.argsort(buckets * S + flat, dim=-1)
+    undo = torch.empty_like(sorted_idx).scatter_(-1, sorted_idx, flat.expand(B, H, S))
+    pos = sorted_idx % L  # original token of every sorted slot
+
+    def chunked(x):
+        return x.reshape(B, H, S // c, c, *x.shape[3:])
+
+    q = _gather_rows(qk, pos)
+    keys = _look_adjacent(chunked(_unit_key(q)), before, after)
+    values = _look_adjacent(chunked(_gather_rows(v, pos)), before, after)
+    q_pos = chunked(pos)
+    k_pos = _look_adjacent(q_pos, before, after)
+
+    key_ok = None
+    if padding_mask is not None:
+        mask = padding_mask.bool()[:, None, :].expand(B, H, L)
+        key_ok = mask.gather(-1, k_pos.reshape(B, H, -1)).view_as(k_pos).unsqueeze(-2)
+
+    out, lse = _lsh_attend(chunked(q), keys, values, q_pos, k_pos, key_ok, causal)
+    out = _gather_rows(out.reshape(B, H, S, D), undo)  # un-sort (1.8)
+    lse = lse.reshape(B, H, S).gather(-1, undo)
+    if n_hashes == 1:
+        return out
+
+    # Combine hash rounds: weight each round by its share of the total softmax mass.
+    out = out.view(B, H, n_hashes, L, D)
+    lse = lse.view(B, H, n_hashes, L, 1)
+    weights = torch.exp(lse - torch.logsumexp(lse, dim=2, keepdim=True))
+    return torch.sum(out * weights, dim=2)
+
+
+def _lsh_attend(q, k, v, q_pos, k_pos, key_ok, causal):
+    """Masked softmax attention of a block of queries over its key slots (1.7).
+
+    Returns the output and the float32 log-sum-exp of every query row.
+    """
+    scores = torch.matmul(q, k.transpose(-1, -2))
+    allowed = key_ok
+    if causal:
+        not_future = q_pos.unsqueeze(-1) >= k_pos.unsqueeze(-2)
+        allowed = not_future if allowed is None else allowed & not_future
+    if allowed is not None:
+        scores.masked_fill_(~allowed, LSH_MASK)
+    # Replaces whatever the masks above wrote: a query must not attend to its own token.
+    scores.masked_fill_(q_pos.unsqueeze(-1) == k_pos.unsqueeze(-2), LSH_SELF_MASK)
+    lse = torch.logsumexp(scores, dim=-1, keepdim=True)
+    return torch.matmul(torch.exp(scores - lse), v), lse.squeeze(-1)
+
+
+def _unit_key(x):
+    """Reformer's key normalisation: RMS over D (eps inside the root), then / sqrt(D)."""
+    x = x * torch.rsqrt(torch.mean(x * x, dim=-1, keepdim=True) + 1e-6)
+    return x / math.sqrt(x.shape[-1])
+
+
+def _gather_rows(x, idx):
+    """x [B, H, L, D], idx [B, H, S] -> rows x[b, h, idx[b, h, s]] as [B, H, S, D]."""
+    return x.gather(2, idx.unsqueeze(-1).expand(*idx.shape, x.shape[-1]))
+
+
+def _look_adjacent(x, before, after):
+    """Append to each chunk (dim 2) its neighbours, wrapping over all chunks (1.5)."""
+    if before == 0 and after == 0:
+        return x
+    neighbours = [x if i == 0 else torch.roll(x, -i, dims=2) for i in range(-before, after + 1)]
+    return torch.cat(neighbours, dim=3)
+
+
+# ----------------------------------------------------------------------------------------
+# local: Longformer's LongformerSelfAttention (SEMANTICS section 2)
+
+
+def longformer_attention(q, k, v, attention_mask, q_global, k_global, v_global, a):
+    """Sliding-chunks attention, one-sided window a, plus global tokens."""
+    B, H, L, D = q.shape
+    if attention_mask is None:
+        attention_mask = torch.zeros(B, L, dtype=torch.int32)
+    # LongformerModel pads the sequence with padding tokens to a multiple of the window.
+    extra = -L % (2 * a)
+    if extra:
+        q, k, v, q_global, k_global, v_global = (
+            F.pad(x, (0, 0, 0, extra)) for x in (q, k, v, q_global, k_global, v_global))
+        attention_mask = F.pad(attention_mask, (0, extra), value=-1)
+    is_padding = attention_mask < 0
+    glob = GlobalSlots.of(attention_mask > 0)
+    q = q / math.sqrt(D)
+
+    scores = _sliding_chunks_scores(q, k, a)  # [B, H, L', 2a+1]
+    # Padding and global keys leave the window: add float32 lowest (computed by the same
+    # banded product, with ones as queries and the mask as a one-dimensional key).
+    removed = attention_mask != 0
+    float_mask = removed.float().masked_fill(removed, FMIN)[:, None, :, None]
+    scores += _sliding_chunks_scores(torch.ones_like(float_mask), float_mask, a)
+    if glob:
+        # Every query also sees the global tokens, through their local keys.
+        global_scores = torch.matmul(q, glob.pack(k).transpose(-1, -2))
+        global_scores.masked_fill_(~glob.used[:, None, None, :], FMIN)
+        scores = torch.cat([global_scores, scores], dim=-1)
+
+    probs = torch.softmax(scores, dim=-1)
+    probs.masked_fill_(is_padding[:, None, :, None], 0.0)  # padding rows output zero
+    if not glob:
+        return _sliding_chunks_probs_value(probs, v, a)[:, :, :L]
+
+    n = glob.n_max
+    out = torch.matmul(probs[..., :n], glob.pack(v))
+    out += _sliding_chunks_probs_value(probs[..., n:].contiguous(), v, a)
+    global_out = _global_branch(q_global, k_global, v_global, is_padding, glob)
+    out[glob.token[0], :, glob.token[1]] = global_out[glob.slot[0], :, glob.slot[1]]
+    return out[:, :, :L]
+
+
+class GlobalSlots:
+    """Where the global tokens are, and the slot each one takes in a packed [n_max] axis."""
+
+    @staticmethod
+    def of(is_global):
+        """None when no token of the batch is global (then no global columns exist)."""
+        return GlobalSlots(is_global) if bool(is_global.any()) else None
+
+    def __init__(self, is_global):
+        count = is_global.sum(dim=1)
+        self.n_max = int(count.max())  # batch-wide
+        self.used = torch.arange(self.n_max) < count[:, None]  # [B, n_max]
+        self.token = is_global.nonzero(as_tuple=True)  # (batch, position), ascending
+        self.slot = self.used.nonzero(as_tuple=True)  # (batch, slot), in the same order
+
+    def pack(self, x):
+        """Rows of the global tokens of x [B, H, L, D] as [B, H, n_max, D] (unused: 0)."""
+        B, H, _, D = x.shape
+        packed = x.new_zeros(B, H, self.n_max, D)
+        packed[self.slot[0], :, self.slot[1]] = x[self.token[0], :, self.token[1]]
+        return packed
+
+
+def _global_branch(q_global, k_global, v_global, is_padding, glob):
+    """Global tokens attend to every non-padding token: [B, H, n_max, D]."""
+    qg = glob.pack(q_global) / math.sqrt(q_global.shape[-1])
+    scores = torch.matmul(qg, k_global.transpose(-1, -2))  # [B, H, n_max, L']
+    scores.masked_fill_(~glob.used[:, None, :, None], FMIN)
+    scores.masked_fill_(is_padding[:, None, None, :], FMIN)
+    return torch.matmul(torch.softmax(scores, dim=-1), v_global)
+
+
+def _overlapping_chunks(x, a):
+    """[BH, L, D] -> [BH, L/a - 1, 2a, D]: chunks of 2a rows overlapping by a (a view)."""
+    return x.unfold(1, 2 * a, a).transpose(2, 3)
+
+
+def _sliding_chunks_scores(q, k, a):
+    """Banded q k^T: [B, H, L, 2a+1], column o is the key at offset o - a (-inf outside)."""
+    B, H, L, D = q.shape
+    BH, n_chunks = B * H, L // a - 1
+    q = _overlapping_chunks(q.reshape(BH, L, D), a)
+    k = _overlapping_chunks(k.reshape(BH, L, D), a)
+    chunk_scores = torch.matmul(q, k.transpose(-1, -2))  # [BH, n, 2a, 2a]
+    # Pad one row and re-view: every row shifts by one, turning diagonals into columns.
+    chunk_scores = F.pad(chunk_scores, (0, 0, 0, 1)).view(BH, n_chunks, 2 * a, 2 * a + 1)
+
+    # Stitch the band of each block of a queries from the two chunks that contain it.
+    band = chunk_scores.new_zeros(BH, n_chunks + 1, a, 2 * a + 1)
+    band[:, :-1, :, a:] = chunk_scores[:, :, :a, :a + 1]
+    band[:, -1, :, a:] = chunk_scores[:, -1, a:, :a + 1]
+    band[:, 1:, :, :a] = chunk_scores[:, :, -(a + 1):-1, a + 1:]
+    band[:, 0, 1:a, 1:a] = chunk_scores[:, 0, :a - 1, a + 2:]
+    band = band.view(B, H, L, 2 * a + 1)
+
+    # Keys before the start / past the end do not exist.
+    before_start = torch.ones(a, a + 1, dtype=torch.bool).tril().flip(0)
+    band[:, :, :a, :a + 1].masked_fill_(before_start, -math.inf)
+    band[:, :, -a:, -(a + 1):].masked_fill_(before_start.flip(0, 1), -math.inf)
+    return band
+
+
+def _sliding_chunks_probs_value(probs, v, a):
+    """Banded probs [B, H, L, 2a+1] times v [B, H, L, D] -> [B, H, L, D]."""
+    B, H, L, D = v.shape
+    BH = B * H
+    probs = probs.reshape(BH, L // a, a, 2 * a + 1)
+    # Each block of a queries reads 3a value rows: a before, its own a, a after.
+    v = F.pad(v.reshape(BH, L, D), (0, 0, a, a), value=-1)
+    v_chunks = v.unfold(1, 3 * a, a).transpose(2, 3)  # [BH, L/a, 3a, D]
+    return torch.matmul(_diagonalize(probs, a), v_chunks).view(B, H, L, D)
+
+
+def _diagonalize(x, a):
+    """[.., a, 2a+1] -> [.., a, 3a]: row i shifted right by i (the inverse skew)."""
+    *lead, _, _ = x.shape
+    x = F.pad(x, (0, a + 1)).view(*lead, -1)[..., :-a]
+    return x.view(*lead, a, 3 * a + 1)[..., :-1]
+
+
+# ----------------------------------------------------------------------------------------
+# job plumbing
+
+
+def load_inputs(job):
+    tensors = {}
+    for name, spec in job.get("inputs", {}).items():
+        dtype = {"float32": "<f4", "int32": "<i4"}[spec["dtype"]]
+        data = np.fromfile(os.path.join(job["dir"], spec["file"]), dtype=dtype)
+        shape = tuple(spec["shape"])
+        if data.size != math.prod(shape):
+            raise ValueError(f"input {name}: {data.size} values, shape {list(shape)}")
+        tensors[name] = torch.from_numpy(data.reshape(shape))
+    return tensors
+
+
+def build_op(op, x, cfg):
+    """Returns (function computing the result, float ops per call or None)."""
+    if op == "dense":
+        return (lambda: dense_attention(x["q"], x["k"], x["v"], cfg.get("scale"),
+                                        bool(cfg.get("causal", False)))), None
+    if op == "local":
+        left, right = cfg["window"]
+        if left != right or left < 1:
+            raise ValueError(f"local: window {[left, right]} unsupported; the Longformer "
+                             "sliding-chunks computation needs a symmetric window [a, a], a >= 1")
+        return (lambda: longformer_attention(
+            x["q"], x["k"], x["v"], x.get("attentionMask"), x.get("qGlobal", x["q"]),
+            x.get("kGlobal", x["k"]), x.get("vGlobal", x["v"]), int(left))), None
+    if op == "lsh":
+        n_buckets = cfg["nBuckets"]
+        n_buckets = int(n_buckets) if isinstance(n_buckets, (int, float)) else list(n_buckets)
+        return (lambda: lsh_attention(
+            x["qk"], x["v"], x.get("rotations"), x.get("paddingMask"), int(cfg["nHashes"]),
+            n_buckets, int(cfg["chunkLength"]), int(cfg.get("chunksBefore", 1)),
+            int(cfg.get("chunksAfter", 0)), bool(cfg.get("causal", False)))), None
+    if op == "sgemm":
+        n = int(cfg.get("n", 4096))
+        gen = torch.Generator().manual_seed(0)
+        a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
+        return (lambda: torch.mm(a, b)), 2.0 * n ** 3
+    raise ValueError(f"unknown op {op!r}")
+
+
+def openblas_library():
+    """The OpenBLAS shared library torch's BLAS calls resolve to, or None."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "/" in line}
+    for path in sorted(paths):
+        if "openblas" in os.path.basename(path):
+            try:
+                lib = ctypes.CDLL(path)
+                lib.openblas_get_num_threads  # raises if this is not OpenBLAS proper
+                return lib
+            except (OSError, AttributeError):
+                pass
+    return None
+
+
+def current_rss_bytes():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def reset_peak_rss():
+    """Reset the kernel's peak-RSS mark (which ru_maxrss reports) to the current RSS, so that
+    peaks from importing torch or reading inputs are not attributed to the op. Best effort."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def run_job(job):
+    threads = int(job.get("threads", 1))
+    torch.set_num_threads(threads)
+    blas = openblas_library()
+    if blas is not None:
+        # Torch's generic-BLAS build does not pass its thread count on to OpenBLAS,
+        # which would otherwise use every core.
+        blas.openblas_set_num_threads(threads)
+
+    inputs = load_inputs(job)
+    fn, flops = build_op(job["op"], inputs, job.get("config", {}))
+
+    with torch.no_grad():
+        # peakBytes = (peak RSS reached during the warm-up and timed runs) - (RSS once the
+        # inputs are loaded): the extra memory the computation needs, inputs excluded.
+        reset_peak_rss()
+        base_rss = current_rss_bytes()
+        for _ in range(int(job.get("warmup", 1))):
+            fn()
+        ms = []
+        out = None
+        for _ in range(max(1, int(job.get("repeats", 3)))):
+            out = None  # let the previous result go before the next run
+            start = time.perf_counter()
+            out = fn()
+            ms.append((time.perf_counter() - start) * 1e3)
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+    if job.get("output") and out is not None:
+        out.contiguous().numpy().astype("<f4").tofile(os.path.join(job["dir"], job["output"]))
+
+    median = statistics.median(ms)
+    result = {"ok": True, "ms": ms, "medianMs": median,
+              "peakBytes": max(0, peak_rss - base_rss)}
+    if flops is not None:
+        result["gflops"] = flops / (median * 1e-3) / 1e9
+    result["torch"] = torch.__version__
+    result["blas"] = "openblas" if blas is not None else "other"
+    if blas is not None and hasattr(blas, "openblas_get_corename"):
+        blas.openblas_get_corename.restype = ctypes.c_char_p
+        result["blasCore"] = blas.openblas_get_corename().decode()
+    return result
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if len(argv) == 2 else 2
+    try:
+        with open(argv[1]) as f:
+            job = json.load(f)
+        result = run_job(job)
+    except (RuntimeError, MemoryError, ValueError, KeyError, TypeError, OSError) as e:
+        result = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+    # The JSON line carries success or failure; the exit status stays 0 so that callers
+    # always read it.
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
