@@ -3,6 +3,7 @@
 
 #include "addon/cancel_token.h"
 #include "addon/device_buffer.h"
+#include "addon/device_timing.h"
 #include "addon/instance_data.h"
 #include "addon/ops.h"
 
@@ -22,6 +23,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyTensor", Napi::Function::New<copyTensor>(env, "copyTensor"));
   exports.Set("axialPositionEncoding", Napi::Function::New<axialPositionEncoding>(env, "axialPositionEncoding"));
   exports.Set("denseAttention", Napi::Function::New<denseAttention>(env, "denseAttention"));
+  exports.Set("takeDeviceTimings", Napi::Function::New<takeDeviceTimings>(env, "takeDeviceTimings"));
   return exports;
 }
 
