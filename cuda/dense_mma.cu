@@ -6,6 +6,7 @@
 // from the S accumulators straight into the A operand of P·V. Under a causal mask, key tiles
 // past the block's last query are never loaded and only tiles that cross the diagonal are
 // masked element by element.
+#include <cfloat>
 #include <cstdint>
 
 #include "cuda/check.h"
@@ -112,21 +113,12 @@ __device__ __forceinline__ void computeScores(float (&sc)[MTiles][NTiles][4], co
   }
 }
 
-// Scores to log2 units. With `mask`, keys past denseKeyEnd of their row become -inf; `row0` is
-// the global row of the warp's first query, `j0` the global index of the tile's first key.
-// Only tiles that cross the causal diagonal or the end of the keys take the masked branch.
+// Keys past denseKeyEnd of their row become -inf; `row0` is the global row of the warp's first
+// query, `j0` the global index of the tile's first key. Only tiles that cross the causal
+// diagonal or the end of the keys need it.
 template <int MTiles, int NTiles>
-__device__ __forceinline__ void scaleAndMask(float (&sc)[MTiles][NTiles][4], const DenseShape& s, float scaleLog2,
-                                             int row0, int j0, bool mask, int lane) {
-  if (!mask) {
-#pragma unroll
-    for (int m = 0; m < MTiles; ++m)
-#pragma unroll
-      for (int n = 0; n < NTiles; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) sc[m][n][e] *= scaleLog2;
-    return;
-  }
+__device__ __forceinline__ void maskScores(float (&sc)[MTiles][NTiles][4], const DenseShape& s, int row0, int j0,
+                                           int lane) {
 #pragma unroll
   for (int m = 0; m < MTiles; ++m)
 #pragma unroll
@@ -135,11 +127,20 @@ __device__ __forceinline__ void scaleAndMask(float (&sc)[MTiles][NTiles][4], con
 #pragma unroll
       for (int n = 0; n < NTiles; ++n)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          float& x = sc[m][n][2 * h + e];
-          x = 8 * n + e < visible ? x * scaleLog2 : -INFINITY;
-        }
+        for (int e = 0; e < 2; ++e)
+          if (8 * n + e >= visible) sc[m][n][2 * h + e] = -INFINITY;
     }
+}
+
+// The softmax needs a positive scale (cuda/mma_softmax.cuh): for a negative one the query tile
+// is negated in place, which is exact in float16 and bfloat16 (a sign flip), and |scale| used.
+template <int D, int Rows>
+__device__ __forceinline__ void negateTile(uint16_t* tile) {
+  using Tile = PaddedTile<D>;
+  for (int idx = int(threadIdx.x); idx < Rows * Tile::kChunks; idx += kThreads) {
+    uint4& chunk = *reinterpret_cast<uint4*>(tile + Tile::offset(idx / Tile::kChunks, idx % Tile::kChunks));
+    chunk.x ^= 0x80008000u, chunk.y ^= 0x80008000u, chunk.z ^= 0x80008000u, chunk.w ^= 0x80008000u;
+  }
 }
 
 // o[m][d] += P (the probabilities left in sc) · V rows of the staged value tile vs [kBlockN][D].
@@ -233,6 +234,10 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
   copyAsyncCommit();
   copyAsyncWait<1>();  // Q has landed; the first key/value tile may still be in flight
   __syncthreads();
+  if (s.scale < 0.0f) {
+    negateTile<D, kBlockM>(qs);
+    __syncthreads();
+  }
   QueryFragments<D, kMTiles, L::kQInRegisters> query;
   query.load(qs, warpRow0, lane);
 
@@ -244,7 +249,9 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
     for (int d = 0; d < L::kDTiles; ++d)
 #pragma unroll
       for (int e = 0; e < 4; ++e) o[m][d][e] = 0.0f;
-  const float scaleLog2 = s.scale * kLog2e;
+  // A zero scale is raised to the smallest normal float: all scores still weigh the same, and a
+  // masked -inf times it stays -inf instead of becoming NaN.
+  const float scaleLog2 = fmaxf(fabsf(s.scale) * kLog2e, FLT_MIN);
 
   for (int t = 0; t < nTiles; ++t) {
     if (t + 1 < nTiles) loadKeyValues(t + 1);
@@ -254,8 +261,8 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
     const int j0 = t * kBlockN, stage = t & 1;
     float sc[kMTiles][L::kNTiles][4];
     computeScores<T, D>(sc, query, ks + stage * L::kStage, lane);
-    scaleAndMask(sc, s, scaleLog2, i0 + warpRow0, j0, j0 + kBlockN > maskFrom, lane);
-    softmax.update(sc, o);
+    if (j0 + kBlockN > maskFrom) maskScores(sc, s, i0 + warpRow0, j0, lane);
+    softmax.update(sc, o, scaleLog2);
     accumulateValues<T, D>(o, sc, vs + stage * L::kStage, lane);
     __syncthreads();  // the next iteration refills the other stage, the one after this one
   }

@@ -177,6 +177,7 @@ const DENSE = [
   { B: 2, H: 3, Lq: 300, Lk: 300, D: 64, causal: false }, { B: 1, H: 2, Lq: 513, Lk: 513, D: 128, causal: true },
   { B: 1, H: 2, Lq: 77, Lk: 1000, D: 64, causal: true }, { B: 1, H: 1, Lq: 1000, Lk: 45, D: 128, causal: false },
   { B: 1, H: 2, Lq: 257, Lk: 257, D: 32, causal: true }, { B: 2, H: 1, Lq: 100, Lk: 100, D: 80, causal: false, scale: 0.3 },
+  { B: 1, H: 2, Lq: 200, Lk: 300, D: 64, causal: true, scale: 0 }, { B: 1, H: 1, Lq: 160, Lk: 96, D: 128, causal: false, scale: -0.2 },
 ];
 if (ops.has('denseAttention'))
   for (const [i, c] of DENSE.entries()) {
