@@ -17,8 +17,8 @@ Peers, forward only, same shapes as ours, random normal inputs:
   sort_stable          torch.sort(stable=True) of the bucket ids plus the inverse permutation
   argsort_composite    Reformer's argsort of bucket * N + position plus the inverse permutation
 
-Timing: CUDA events around each call, after warm-up; median of up to 20 calls (3 when one
-call takes over half a second); inputs rotate among three sets when they would fit in L2.
+Timing: CUDA events around each call, after two warm-up calls; median of up to 20 calls (3
+when the second warm-up took over half a second); inputs rotate among three sets when they would fit in L2.
 Peak memory: torch.cuda.max_memory_allocated over one call, minus what was allocated before
 (the output and the temporaries). One JSON line per (case, peer) is appended as it goes.
 """
@@ -184,9 +184,7 @@ def timed(fn, x):
 def measure(case, impl):
     sets, fn = build(case, impl)
     first = timed(fn, sets[0])  # includes compilation for flex
-    slow = first > 500
-    if not slow:
-        timed(fn, sets[1 % len(sets)])
+    slow = timed(fn, sets[1 % len(sets)]) > 500
     on_gpu = DEVICE != "cpu"
     if on_gpu:
         torch.cuda.synchronize()
