@@ -13,6 +13,7 @@
 #include "cuda/dense_mma.h"
 #include "cuda/mma.cuh"
 #include "cuda/mma_softmax.cuh"
+#include "cuda/mma_tile.cuh"
 
 namespace sa {
 
@@ -53,66 +54,6 @@ struct DenseMmaLayout : DenseMmaConfig<D> {
   static constexpr size_t kSmemBytes = size_t(kQTile + 4 * kStage) * sizeof(uint16_t);
 };
 
-// The warp's query rows as A fragments, either loaded once into registers or read from the
-// shared Q tile at each k-step.
-template <int D, int MTiles, bool InRegisters>
-struct QueryFragments;
-
-template <int D, int MTiles>
-struct QueryFragments<D, MTiles, true> {
-  uint32_t a[MTiles][D / 16][4];
-  __device__ __forceinline__ void load(const uint16_t* qs, int row0, int lane) {
-#pragma unroll
-    for (int m = 0; m < MTiles; ++m)
-#pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) ldmatrixX4(a[m][kk], qs + fragmentAOffset<D>(row0 + 16 * m, 2 * kk, lane));
-  }
-  __device__ __forceinline__ void get(int m, int kk, uint32_t (&out)[4]) const {
-#pragma unroll
-    for (int i = 0; i < 4; ++i) out[i] = a[m][kk][i];
-  }
-};
-
-template <int D, int MTiles>
-struct QueryFragments<D, MTiles, false> {
-  const uint16_t* qs;
-  int row0, lane;
-  __device__ __forceinline__ void load(const uint16_t* tile, int firstRow, int laneId) {
-    qs = tile, row0 = firstRow, lane = laneId;
-  }
-  __device__ __forceinline__ void get(int m, int kk, uint32_t (&out)[4]) const {
-    ldmatrixX4(out, qs + fragmentAOffset<D>(row0 + 16 * m, 2 * kk, lane));
-  }
-};
-
-// sc[m][n] = Q rows (m-tile m) · K rows 8n..8n+7 of the staged key tile ks [kBlockN][D].
-template <DType T, int D, int MTiles, int NTiles, class Query>
-__device__ __forceinline__ void computeScores(float (&sc)[MTiles][NTiles][4], const Query& query, const uint16_t* ks,
-                                              int lane) {
-#pragma unroll
-  for (int m = 0; m < MTiles; ++m)
-#pragma unroll
-    for (int n = 0; n < NTiles; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) sc[m][n][e] = 0.0f;
-#pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk) {
-    uint32_t a[MTiles][4];
-#pragma unroll
-    for (int m = 0; m < MTiles; ++m) query.get(m, kk, a[m]);
-#pragma unroll
-    for (int nn = 0; nn < NTiles / 2; ++nn) {
-      uint32_t b[4];
-      ldmatrixX4(b, ks + fragmentBOffset<D>(16 * nn, 2 * kk, lane));
-#pragma unroll
-      for (int m = 0; m < MTiles; ++m) {
-        mma16816<T>(sc[m][2 * nn], a[m], b[0], b[1]);
-        mma16816<T>(sc[m][2 * nn + 1], a[m], b[2], b[3]);
-      }
-    }
-  }
-}
-
 // Keys past denseKeyEnd of their row become -inf; `row0` is the global row of the warp's first
 // query, `j0` the global index of the tile's first key. Only tiles that cross the causal
 // diagonal or the end of the keys need it.
@@ -130,68 +71,6 @@ __device__ __forceinline__ void maskScores(float (&sc)[MTiles][NTiles][4], const
         for (int e = 0; e < 2; ++e)
           if (8 * n + e >= visible) sc[m][n][2 * h + e] = -INFINITY;
     }
-}
-
-// The softmax needs a positive scale (cuda/mma_softmax.cuh): for a negative one the query tile
-// is negated in place, which is exact in float16 and bfloat16 (a sign flip), and |scale| used.
-template <int D, int Rows>
-__device__ __forceinline__ void negateTile(uint16_t* tile) {
-  using Tile = PaddedTile<D>;
-  for (int idx = int(threadIdx.x); idx < Rows * Tile::kChunks; idx += kThreads) {
-    uint4& chunk = *reinterpret_cast<uint4*>(tile + Tile::offset(idx / Tile::kChunks, idx % Tile::kChunks));
-    chunk.x ^= 0x80008000u, chunk.y ^= 0x80008000u, chunk.z ^= 0x80008000u, chunk.w ^= 0x80008000u;
-  }
-}
-
-// o[m][d] += P (the probabilities left in sc) · V rows of the staged value tile vs [kBlockN][D].
-template <DType T, int D, int MTiles, int NTiles>
-__device__ __forceinline__ void accumulateValues(float (&o)[MTiles][D / 8][4], const float (&p)[MTiles][NTiles][4],
-                                                 const uint16_t* vs, int lane) {
-#pragma unroll
-  for (int kk = 0; kk < NTiles / 2; ++kk) {
-    uint32_t a[MTiles][4];
-#pragma unroll
-    for (int m = 0; m < MTiles; ++m) scoresToA<T>(a[m], p[m][2 * kk], p[m][2 * kk + 1]);
-#pragma unroll
-    for (int dn = 0; dn < D / 16; ++dn) {
-      uint32_t b[4];
-      ldmatrixX4Trans(b, vs + fragmentAOffset<D>(16 * kk, 2 * dn, lane));
-#pragma unroll
-      for (int m = 0; m < MTiles; ++m) {
-        mma16816<T>(o[m][2 * dn], a[m], b[0], b[1]);
-        mma16816<T>(o[m][2 * dn + 1], a[m], b[2], b[3]);
-      }
-    }
-  }
-}
-
-// Normalises the warp's rows, stages them in its own rows of the (no longer needed) Q tile and
-// writes them out with 16-byte stores. `out` points at the block's first row; rows >= validRows
-// are padding.
-template <DType T, int D, int MTiles>
-__device__ __forceinline__ void storeOutput(uint16_t* out, int validRows, uint16_t* stage,
-                                            const float (&o)[MTiles][D / 8][4], const OnlineSoftmax<MTiles>& softmax,
-                                            int warpRow0, int lane) {
-  using Tile = PaddedTile<D>;
-#pragma unroll
-  for (int m = 0; m < MTiles; ++m)
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const float inv = softmax.inverseSum(m, h);
-      const int row = warpRow0 + 16 * m + lane / 4 + 8 * h;
-#pragma unroll
-      for (int d = 0; d < D / 8; ++d)
-        *reinterpret_cast<uint32_t*>(stage + Tile::offset(row, d) + 2 * (lane % 4)) =
-            pack2<T>(o[m][d][2 * h] * inv, o[m][d][2 * h + 1] * inv);
-    }
-  __syncwarp();
-#pragma unroll
-  for (int i = 0; i < MTiles * 16 * Tile::kChunks / 32; ++i) {
-    const int idx = i * 32 + lane, r = warpRow0 + idx / Tile::kChunks, c = idx % Tile::kChunks;
-    if (r < validRows)
-      *reinterpret_cast<uint4*>(out + int64_t(r) * D + c * kChunk) =
-          *reinterpret_cast<const uint4*>(stage + Tile::offset(r, c));
-  }
 }
 
 // Grid: one block per (query block, batch x head), heaviest query blocks first: under a causal
@@ -235,7 +114,7 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
   copyAsyncWait<1>();  // Q has landed; the first key/value tile may still be in flight
   __syncthreads();
   if (s.scale < 0.0f) {
-    negateTile<D, kBlockM>(qs);
+    negateTile<D, kBlockM, kThreads>(qs);
     __syncthreads();
   }
   QueryFragments<D, kMTiles, L::kQInRegisters> query;
@@ -266,7 +145,12 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
     accumulateValues<T, D>(o, sc, vs + stage * L::kStage, lane);
     __syncthreads();  // the next iteration refills the other stage, the one after this one
   }
-  storeOutput<T, D>(out, validRows, qs, o, softmax, warpRow0, lane);
+  float rowScale[kMTiles][2];
+#pragma unroll
+  for (int m = 0; m < kMTiles; ++m)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) rowScale[m][h] = softmax.inverseSum(m, h);
+  storeRows<T, D>(out, validRows, qs, o, rowScale, warpRow0, lane, [](int) { return true; });
 #endif
 }
 

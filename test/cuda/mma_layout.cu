@@ -93,7 +93,7 @@ int at(const std::vector<uint16_t>& tile, int row, int col) {
 }
 
 // One warp with MTiles m16 tiles of queries against N keys, the loops of computeScores and
-// accumulateValues in cuda/dense_mma.cu.
+// accumulateValues in cuda/mma_tile.cuh.
 template <int D, int MTiles, int N>
 void checkAttentionTile() {
   const int M = 16 * MTiles;
@@ -164,7 +164,7 @@ void checkAttentionTile() {
         }
 }
 
-// storeOutput: lane 4g + t writes 4 bytes at (row g (+8), chunk d) + 2t of the padded tile.
+// storeRows: lane 4g + t writes 4 bytes at (row g (+8), chunk d) + 2t of the padded tile.
 template <int D>
 void checkOutputStaging() {
   for (int h = 0; h < 2; ++h)
