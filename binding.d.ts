@@ -49,4 +49,11 @@ export interface Binding {
     q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor,
     opts: { scale: number; causal: boolean }, cancel?: CancelToken,
   ): Promise<void>;
+  /** global: the separate global projections, or null for q, k, v themselves. */
+  localAttention(
+    q: NativeTensor, k: NativeTensor, v: NativeTensor,
+    global: { q: NativeTensor; k: NativeTensor; v: NativeTensor } | null,
+    attentionMask: NativeTensor | null, out: NativeTensor,
+    opts: { left: number; right: number; scale: number }, cancel?: CancelToken,
+  ): Promise<void>;
 }

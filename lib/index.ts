@@ -5,4 +5,5 @@ export { AttentionError, type AttentionErrorCode } from './errors.js';
 export { memoryStats, emptyCache, type MemoryStats } from './memory.js';
 export { toFloat16, toBFloat16, fromHalf } from './half.js';
 export { denseAttention, type DenseAttentionOptions } from './ops/dense.js';
+export { localAttention, type LocalAttentionOptions, type GlobalProjections } from './ops/local.js';
 export { axialPositionEncoding, type AxialPositionEncodingOptions } from './ops/axial.js';

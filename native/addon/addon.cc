@@ -23,6 +23,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyTensor", Napi::Function::New<copyTensor>(env, "copyTensor"));
   exports.Set("axialPositionEncoding", Napi::Function::New<axialPositionEncoding>(env, "axialPositionEncoding"));
   exports.Set("denseAttention", Napi::Function::New<denseAttention>(env, "denseAttention"));
+  exports.Set("localAttention", Napi::Function::New<localAttention>(env, "localAttention"));
   exports.Set("takeDeviceTimings", Napi::Function::New<takeDeviceTimings>(env, "takeDeviceTimings"));
   return exports;
 }

@@ -11,5 +11,6 @@ Napi::Value emptyCache(const Napi::CallbackInfo& info);
 Napi::Value copyTensor(const Napi::CallbackInfo& info);
 Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info);
 Napi::Value denseAttention(const Napi::CallbackInfo& info);
+Napi::Value localAttention(const Napi::CallbackInfo& info);
 
 }  // namespace sa::addon

@@ -1,0 +1,101 @@
+// localAttention(q, k, v, global | null, attentionMask | null, out, { left, right, scale }, cancel)
+#include "addon/errors.h"
+#include "addon/host_float.h"
+#include "addon/op_worker.h"
+#include "addon/ops.h"
+#include "addon/tensor_arg.h"
+#include "kernels/local.h"
+
+namespace sa::addon {
+
+namespace {
+
+struct GlobalArgs {
+  TensorArg q, k, v;  // data == nullptr when absent: the local projections serve
+};
+
+GlobalArgs globalArgs(Napi::Env env, const Napi::Value& value, const TensorArg& q, const char* op) {
+  if (value.IsUndefined() || value.IsNull()) return {};
+  if (!value.IsObject()) throwTypeError(env, "localAttention: global must be { q, k, v }");
+  Napi::Object g = value.As<Napi::Object>();
+  GlobalArgs a{tensorArg(g.Get("q"), op, "global.q"), tensorArg(g.Get("k"), op, "global.k"),
+               tensorArg(g.Get("v"), op, "global.v")};
+  for (auto [t, name] : {std::pair{&a.q, "global.q"}, {&a.k, "global.k"}, {&a.v, "global.v"}}) {
+    requireShape(env, *t, q.shape, op, name);
+    requireDevice(env, *t, q.device, op, name);
+    if (t->dtype != q.dtype) throwTypeError(env, std::string("localAttention: ") + name + " must have q's dtype");
+  }
+  return a;
+}
+
+int64_t windowSide(Napi::Env env, const Napi::Object& opts, const char* key) {
+  Napi::Value value = opts.Get(key);
+  const double side = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1.0;
+  if (!(side >= 0) || side != double(int64_t(side)))
+    throwRangeError(env, "localAttention: window must be non-negative integers");
+  return int64_t(side);
+}
+
+}  // namespace
+
+Napi::Value localAttention(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "localAttention";
+  TensorArg q = tensorArg(info[0], op, "q"), k = tensorArg(info[1], op, "k"), v = tensorArg(info[2], op, "v");
+  if (q.rank() != 4 || !q.isFloat()) throwRangeError(env, "localAttention: q must be a 4-d float tensor");
+  GlobalArgs global = globalArgs(env, info[3], q, op);
+  TensorArg mask = optionalTensorArg(info[4], op, "attentionMask");
+  TensorArg out = tensorArg(info[5], op, "out");
+  for (auto [t, name] : {std::pair{&k, "k"}, {&v, "v"}, {&out, "out"}}) {
+    requireShape(env, *t, q.shape, op, name);
+    requireDevice(env, *t, q.device, op, name);
+    if (t->dtype != q.dtype) throwTypeError(env, std::string("localAttention: ") + name + " must have q's dtype");
+  }
+  const int B = q.dim(0), H = q.dim(1), L = q.dim(2), D = q.dim(3);
+  if (!info[4].IsUndefined() && !info[4].IsNull()) {
+    requireShape(env, mask, {B, L}, op, "attentionMask");
+    requireDevice(env, mask, q.device, op, "attentionMask");
+    if (mask.dtype != DType::Int32) throwTypeError(env, "localAttention: attentionMask must be int32");
+  }
+  Napi::Object opts = info[6].IsObject() ? info[6].As<Napi::Object>() : Napi::Object::New(env);
+  const LocalWindow window = clampWindow(windowSide(env, opts, "left"), windowSide(env, opts, "right"), L);
+  const float scale = opts.Get("scale").IsNumber() ? opts.Get("scale").As<Napi::Number>().FloatValue() : 1.0f;
+  const LocalShape s{B, H, L, D, window, scale};
+  const int32_t* maskData = static_cast<const int32_t*>(mask.data);
+
+  return scheduleOp(env, op, q.device, {info[0], info[1], info[2], info[3], info[4], info[5]}, info[7],
+                    [=](const ExecContext& ctx) {
+                      if (q.numel == 0) return;
+                      const bool hasGlobal = global.q.data != nullptr;
+                      if (ctx.device < 0) {
+                        HostFloatIn qf(q), kf(k), vf(v), qgf(global.q), kgf(global.k), vgf(global.v);
+                        HostFloatOut of(out);
+                        const LocalInputs<float> in{qf.get(), kf.get(), vf.get(), hasGlobal ? qgf.get() : qf.get(),
+                                                    hasGlobal ? kgf.get() : kf.get(), hasGlobal ? vgf.get() : vf.get()};
+                        localAttentionCpu(ctx.cpu, s, in, maskData, of.get());
+                        of.commit();
+                        return;
+                      }
+#ifdef SA_WITH_CUDA
+                      const LocalInputs<void> in{q.data, k.data, v.data, hasGlobal ? global.q.data : q.data,
+                                                 hasGlobal ? global.k.data : k.data,
+                                                 hasGlobal ? global.v.data : v.data};
+                      if (!maskData)
+                        return localAttentionCuda(ctx.stream, s, q.dtype, in, nullptr, out.data, nullptr, nullptr);
+                      cuda::Block workspace = cuda::allocate(ctx.device, localAttentionCudaWorkspaceBytes(s));
+                      cuda::Block flag = cuda::allocate(ctx.device, sizeof(int32_t));
+                      int32_t invalidMask = 0;
+                      cuda::copyAsync(flag.get(), &invalidMask, sizeof(invalidMask), cuda::CopyKind::HostToDevice,
+                                      ctx.stream);
+                      localAttentionCuda(ctx.stream, s, q.dtype, in, maskData, out.data, workspace.get(),
+                                         static_cast<int32_t*>(flag.get()));
+                      cuda::copyAsync(&invalidMask, flag.get(), sizeof(invalidMask), cuda::CopyKind::DeviceToHost,
+                                      ctx.stream);
+                      cuda::synchronize(ctx.stream, "localAttention");
+                      if (invalidMask)
+                        throw KernelError(ErrorCode::InvalidArgument, "attentionMask: values must be -1, 0 or 1");
+#endif
+                    });
+}
+
+}  // namespace sa::addon
