@@ -202,6 +202,7 @@ const LOCAL = [
   { B: 2, H: 2, L: 777, D: 128, window: [32, 0], globals: [5], padFrom: [700, 777] },
   { B: 1, H: 2, L: 2048, D: 64, window: 256, globals: [], padFrom: [] },
   { B: 1, H: 3, L: 300, D: 32, window: [7, 19], globals: [0, 1, 299], padFrom: [] },
+  { B: 1, H: 2, L: 1500, D: 64, window: 256, globals: Array.from({ length: 100 }, (_, i) => i * 3), padFrom: [1450] },
 ];
 if (ops.has('localAttention'))
   for (const [i, c] of LOCAL.entries()) {
