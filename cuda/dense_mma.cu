@@ -150,7 +150,8 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
   for (int m = 0; m < kMTiles; ++m)
 #pragma unroll
     for (int h = 0; h < 2; ++h) rowScale[m][h] = softmax.inverseSum(m, h);
-  storeRows<T, D>(out, validRows, qs, o, rowScale, warpRow0, lane, [](int) { return true; });
+  storeRows<T, D>(qs, o, rowScale, warpRow0, lane,
+                  [&](int r) { return r < validRows ? out + int64_t(r) * D : nullptr; });
 #endif
 }
 

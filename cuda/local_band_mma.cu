@@ -222,8 +222,10 @@ __global__ void __launch_bounds__(kThreads)
       const bool local = r < validRows && roleOfRow(r) == TokenRole::Local;
       rowScale[m][h] = local ? softmax.inverseSum(m, h) : 0.0f;  // padding rows are zero
     }
-  storeRows<T, D>(p.out + head + int64_t(i0) * D, validRows, qs, o, rowScale, warpRow0, lane,
-                  [&](int r) { return roleOfRow(r) != TokenRole::Global; });
+  uint16_t* out = p.out + head + int64_t(i0) * D;
+  storeRows<T, D>(qs, o, rowScale, warpRow0, lane, [&](int r) {
+    return r < validRows && roleOfRow(r) != TokenRole::Global ? out + int64_t(r) * D : nullptr;
+  });
 #endif
 }
 

@@ -105,12 +105,11 @@ __device__ __forceinline__ void accumulateValues(float (&o)[MTiles][D / 8][4], c
 }
 
 // Stages the warp's rows, each multiplied by rowScale[m][h] (the softmax's 1 / sum, or 0), in its
-// own rows of the (no longer needed) Q tile and writes them out with 16-byte stores. `out`
-// points at the block's first row; a row r is written when r < validRows and write(r).
-template <DType T, int D, int MTiles, class RowFilter>
-__device__ __forceinline__ void storeRows(uint16_t* out, int validRows, uint16_t* stage,
-                                          const float (&o)[MTiles][D / 8][4], const float (&rowScale)[MTiles][2],
-                                          int warpRow0, int lane, RowFilter write) {
+// own rows of the (no longer needed) Q tile and writes each row r of the tile to rowOut(r) with
+// 16-byte stores; rowOut returns nullptr for a row that is not written.
+template <DType T, int D, int MTiles, class RowOut>
+__device__ __forceinline__ void storeRows(uint16_t* stage, const float (&o)[MTiles][D / 8][4],
+                                          const float (&rowScale)[MTiles][2], int warpRow0, int lane, RowOut rowOut) {
   using Tile = PaddedTile<D>;
 #pragma unroll
   for (int m = 0; m < MTiles; ++m)
@@ -127,9 +126,8 @@ __device__ __forceinline__ void storeRows(uint16_t* out, int validRows, uint16_t
 #pragma unroll
   for (int i = 0; i < MTiles * 16 * Tile::kChunks / 32; ++i) {
     const int idx = i * 32 + lane, r = warpRow0 + idx / Tile::kChunks, c = idx % Tile::kChunks;
-    if (r < validRows && write(r))
-      *reinterpret_cast<uint4*>(out + int64_t(r) * D + c * kChunk) =
-          *reinterpret_cast<const uint4*>(stage + Tile::offset(r, c));
+    if (uint16_t* dst = rowOut(r))
+      *reinterpret_cast<uint4*>(dst + c * kChunk) = *reinterpret_cast<const uint4*>(stage + Tile::offset(r, c));
   }
 }
 
