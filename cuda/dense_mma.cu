@@ -23,7 +23,6 @@ using namespace cuda::mma;
 
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
-constexpr float kLog2e = 1.4426950408889634f;
 
 // Tile shapes per head dimension, after FlashAttention-2's choices for A100/H100: 128 queries
 // per block (32 per warp). Keys come 64 (D = 64) or 32 (D = 128) at a time, which leaves the
@@ -175,8 +174,6 @@ void launchForHeadDim(cudaStream_t stream, const DenseShape& s, const void* q, c
   if (s.D == 64) return launch<T, 64>(stream, s, q, k, v, out);
   return launch<T, 128>(stream, s, q, k, v, out);
 }
-
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
 

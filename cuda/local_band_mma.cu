@@ -24,7 +24,6 @@ using namespace cuda::mma;
 
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
-constexpr float kLog2e = 1.4426950408889634f;
 
 // The dense kernel's tile shapes (cuda/dense_mma.cu), except that the query fragments stay in
 // shared memory at D = 64 too: the masks' registers would otherwise spill.
@@ -251,8 +250,6 @@ void launchForHeadDim(cudaStream_t stream, const LocalShape& s, const LocalInput
   return launch<T, 128>(stream, s, in, mask, globalTokens, globalCounts, out);
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 }  // namespace
 
 bool localBandMmaSupports(const LocalShape& s, DType dtype, const LocalInputs<void>& in, const void* out) {
@@ -262,8 +259,8 @@ bool localBandMmaSupports(const LocalShape& s, DType dtype, const LocalInputs<vo
 
 void localBandMma(cudaStream_t stream, const LocalShape& s, DType dtype, const LocalInputs<void>& in,
                   const int32_t* mask, const int32_t* globalTokens, const int32_t* globalCounts, void* out) {
-  if (dtype == DType::Float16) return launchForHeadDim<DType::Float16>(stream, s, in, mask, globalTokens, globalCounts, out);
-  return launchForHeadDim<DType::BFloat16>(stream, s, in, mask, globalTokens, globalCounts, out);
+  auto run = dtype == DType::Float16 ? launchForHeadDim<DType::Float16> : launchForHeadDim<DType::BFloat16>;
+  run(stream, s, in, mask, globalTokens, globalCounts, out);
 }
 
 }  // namespace sa

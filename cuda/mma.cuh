@@ -30,6 +30,9 @@ inline bool currentDeviceHasMma() {
   return major >= 8;
 }
 
+// Whether a tensor's base address allows the 16-byte copies of these kernels.
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
 constexpr int kChunk = 8;  // 16-bit elements per 16-byte chunk
 
 // A shared-memory tile of rows of W 16-bit elements (W a multiple of 64), each row padded by one

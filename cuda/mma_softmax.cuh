@@ -11,6 +11,8 @@
 
 namespace sa::cuda::mma {
 
+constexpr float kLog2e = 1.4426950408889634f;
+
 // 2^x with flush to zero, no special-casing of large negative inputs (exp2f adds a compare and
 // two multiplies per call for results below 2^-126, which are 0 to a softmax anyway).
 __device__ __forceinline__ float fastExp2(float x) {
