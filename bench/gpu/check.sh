@@ -12,7 +12,7 @@
 #   bash bench/gpu/check.sh [--quick]      --quick: the issue's target cases only
 # CHECK_BUDGET_S (default 420) bounds the whole run; the benchmarks get what is left of it.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 OUT=${OUT:-$ROOT/gpu-out}
 mkdir -p "$OUT"
