@@ -28,15 +28,16 @@ for (const dtype of ['float32', 'float16', 'bfloat16']) {
       const [q, k, v] = await qkv(1, 2, L, D, dtype, L + D);
       await run(`dense ${dtype} L=${L} D=${D}`, () => api.denseAttention(q, k, v, { causal }));
     }
-  if (ops.has('localAttention')) {
-    const [B, H, L, D] = [2, 2, 320, 64];
-    const [q, k, v] = await qkv(B, H, L, D, dtype, 7);
-    const mask = new Int32Array(B * L);
-    mask[0] = mask[B * L - 1] = 1;
-    for (let t = 300; t < L; t++) mask[t] = -1;
-    await run(`local ${dtype}`, async () => api.localAttention(q, k, v, {
-      window: [48, 16], attentionMask: await tensor(mask, [B, L], 'int32', device) }));
-  }
+  if (ops.has('localAttention'))
+    for (const [B, H, L, D, globals] of [[2, 2, 320, 64, 1], [1, 1, 320, 128, 40]]) {
+      const [q, k, v] = await qkv(B, H, L, D, dtype, 7);
+      const mask = new Int32Array(B * L);
+      for (let g = 0; g < globals; g++) mask[g * 7] = 1;  // 40 global columns need two tiles at D = 128
+      mask[B * L - 1] = 1;
+      for (let t = 300; t < L; t++) mask[t] = -1;
+      await run(`local ${dtype} D=${D}`, async () => api.localAttention(q, k, v, {
+        window: [48, 16], attentionMask: await tensor(mask, [B, L], 'int32', device) }));
+    }
   if (ops.has('lshAttention')) {
     const [B, H, L, D] = [2, 2, 256, 64];
     const [qk, v] = await qkv(B, H, L, D, dtype, 11);
