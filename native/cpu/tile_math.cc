@@ -5,8 +5,9 @@
 //      matrix and row code below is written once for both.
 //   2. Register-blocked GEMM: a micro-kernel that keeps an R×(V·lanes) block of C in
 //      registers, broadcasting one element of A per row and FMA-ing whole rows of B.
-//      gemmNN streams B rows directly; gemmNT first transposes a strip of B (the keys) into
-//      a small stack buffer so the same micro-kernel applies.
+//      gemmNN reads B rows in place (AVX2 builds copy each strip first); gemmNT first
+//      transposes a strip of B (the keys) into a small stack buffer so the same micro-kernel
+//      applies.
 //   3. Vectorised row helpers, including an exp accurate to 2 ulp.
 //   4. A portable fallback for compilers/targets without those instruction sets.
 #include "tile_math.h"
@@ -33,7 +34,11 @@
 #define SA_TILE_SIMD 0
 #endif
 
-#if defined(__GNUC__)
+// The micro-kernel's row/vector loops must be fully unrolled for its accumulators to be
+// registers rather than an array in memory.
+#if defined(__clang__)
+#define SA_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
 #define SA_UNROLL _Pragma("GCC unroll 16")
 #else
 #define SA_UNROLL
@@ -62,6 +67,9 @@ struct Simd {
   // 8 rows × 2 vectors = 16 accumulators + 2 B vectors + 1 broadcast: fits the 32 registers
   // with room to spare, and 8 broadcasts per 2 loads keeps the load ports under the FMA rate.
   static constexpr int kRows = 8;
+  // gemmNN streams B in place: copying its strips to a contiguous buffer was measured
+  // slower on every benchmark shape, row strides of 2 and 4 KiB included (Zen 4).
+  static constexpr bool kCopyStripsOfB = false;
 
   static Mask firstLanes(int count) {
     if (count >= kLanes) return static_cast<Mask>(0xFFFF);
@@ -133,6 +141,10 @@ struct Simd {
   static constexpr int kLanes = 8;
   // 6 rows × 2 vectors = 12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 registers.
   static constexpr int kRows = 6;
+  // gemmNN copies each B strip that several row blocks reuse: streaming B rows whose stride
+  // is a multiple of 2-4 KiB (multi-head layouts) lost up to a third of the throughput, and
+  // the copy won or tied on every benchmark shape (Zen 4 running this path).
+  static constexpr bool kCopyStripsOfB = true;
 
   static Mask firstLanes(int count) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -214,8 +226,8 @@ constexpr int kLanes = Simd::kLanes;
 
 // A strip of C at most kPanel columns wide is produced per pass over the depth.
 constexpr int kPanel = 2 * kLanes;
-// Depth of one pass. 128 keeps gemmNT's packed strip (128 × 32 floats = 16 KiB on AVX-512)
-// in half of L1 next to the A rows being streamed; deeper products run in several passes.
+// Depth of one gemmNT pass. 128 keeps the packed key strip (128 × 32 floats = 16 KiB on
+// AVX-512) in half of L1 next to the A rows being streamed; deeper products take more passes.
 constexpr int kDepthBlock = 128;
 
 // One micro-kernel call: C[R×(V·lanes)] (= or +=) A[R×depth] · P[depth×(V·lanes)].
@@ -353,9 +365,7 @@ void packTransposed(const float* src, int lds, int cols, int depth, int width, f
 }
 
 // dst[kk·width + c] = src[kk·lds + c] for c < cols, kk < depth, zero-padded to `width`.
-// Copying a strip of B that is reused by several row blocks makes it contiguous, which
-// matters when ldb is a large power of two: rows 4 KiB apart all map to the same L1 set.
-void packRows(const float* src, int lds, int cols, int depth, int width, float* dst) {
+void copyStrip(const float* src, int lds, int cols, int depth, int width, float* dst) {
   const Mask m0 = Simd::firstLanes(cols);
   const Mask m1 = Simd::firstLanes(cols - kLanes);
   for (int kk = 0; kk < depth; ++kk) {
@@ -363,6 +373,23 @@ void packRows(const float* src, int lds, int cols, int depth, int width, float* 
     float* out = dst + rowOffset(kk, width);
     Simd::store(out, Simd::loadMasked(row, m0));
     if (width > kLanes) Simd::store(out + kLanes, Simd::loadMasked(row + kLanes, m1));
+  }
+}
+
+// gemmNN for Simd::kCopyStripsOfB: each kDepthBlock × kPanel strip of B is copied to a
+// contiguous stack buffer (at most 16 KiB) and reused from there by every row block.
+void gemmNNCopyingB(int m, int n, int k, const float* A, int lda, const float* B, int ldb,
+                    float* C, int ldc) {
+  alignas(64) float strip[kDepthBlock * kPanel];
+  for (int k0 = 0; k0 < k; k0 += kDepthBlock) {
+    const int depth = std::min(kDepthBlock, k - k0);
+    for (int j0 = 0; j0 < n; j0 += kPanel) {
+      const int cols = std::min(kPanel, n - j0);
+      const int width = stripWidth(cols);
+      copyStrip(B + rowOffset(k0, ldb) + j0, ldb, cols, depth, width, strip);
+      const Tile t{depth, A + k0, lda, strip, width, C + j0, ldc, true, {}, {}};
+      stripDispatch(m, cols, t);
+    }
   }
 }
 
@@ -375,7 +402,10 @@ void zeroMatrix(int m, int n, float* C, int ldc) {
 void gemmNT(int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C,
             int ldc) {
   if (m <= 0 || n <= 0) return;
-  if (k <= 0) return zeroMatrix(m, n, C, ldc);
+  if (k <= 0) {
+    zeroMatrix(m, n, C, ldc);
+    return;
+  }
   // The only scratch: one transposed key strip, kDepthBlock × kPanel floats on the stack.
   alignas(64) float packed[kDepthBlock * kPanel];
   for (int j0 = 0; j0 < n; j0 += kPanel) {
@@ -393,24 +423,14 @@ void gemmNT(int m, int n, int k, const float* A, int lda, const float* B, int ld
 void gemmNN(int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C,
             int ldc) {
   if (m <= 0 || n <= 0 || k <= 0) return;
-  // A single row block reads each B strip once, so it streams B directly; otherwise the
-  // strip is copied to a contiguous stack buffer (kDepthBlock × kPanel floats) first.
-  const bool pack = m > Simd::kRows;
-  alignas(64) float packed[kDepthBlock * kPanel];
-  for (int k0 = 0; k0 < k; k0 += kDepthBlock) {
-    const int depth = std::min(kDepthBlock, k - k0);
-    for (int j0 = 0; j0 < n; j0 += kPanel) {
-      const int cols = std::min(kPanel, n - j0);
-      const float* strip = B + rowOffset(k0, ldb) + j0;
-      int ldp = ldb;
-      if (pack) {
-        ldp = stripWidth(cols);
-        packRows(strip, ldb, cols, depth, ldp, packed);
-        strip = packed;
-      }
-      const Tile t{depth, A + k0, lda, strip, ldp, C + j0, ldc, true, {}, {}};
-      stripDispatch(m, cols, t);
-    }
+  // With a single row block each strip of B is read once, so a copy cannot pay off.
+  if (Simd::kCopyStripsOfB && m > Simd::kRows) {
+    return gemmNNCopyingB(m, n, k, A, lda, B, ldb, C, ldc);
+  }
+  // B rows are already contiguous along the output columns: stream them over the whole depth.
+  for (int j0 = 0; j0 < n; j0 += kPanel) {
+    const Tile t{k, A, lda, B + j0, ldb, C + j0, ldc, true, {}, {}};
+    stripDispatch(m, std::min(kPanel, n - j0), t);
   }
 }
 
@@ -422,7 +442,8 @@ namespace {
 // exp(x) = 2^n · exp(r), n = round(x / ln 2), |r| <= ln(2)/2.
 // ln 2 is split in two (Cody-Waite): n · kLn2Hi is exact because kLn2Hi has 9 significant
 // bits and |n| <= 150, so r is computed with one rounding. The polynomial is the Cephes
-// minimax fit for exp(r) - 1 - r on that interval (relative error ~1e-9 before rounding).
+// minimax fit for exp(r) - 1 - r on that interval (relative error 2.7e-9 in exact
+// arithmetic, well under float32's 6e-8 half-ulp).
 inline Vec expVec(Vec x) {
   // Below -104 the result rounds to +0 (exp(-104) < 2^-150), above 89 it overflows to +inf.
   // Clamping keeps ±inf out of the range reduction, where inf - inf would give NaN.
@@ -512,15 +533,16 @@ void axpyRow(float* y, const float* x, int n, float a) {
 #else  // !SA_TILE_SIMD
 
 // ---------------------------------------------------------------------------------------
-// Portable fallback. The inner loops run along contiguous output columns so compilers can
-// auto-vectorise them for whatever vector width the target has.
+// Portable fallback, for correctness rather than speed. The inner loops run along
+// contiguous output columns in chunks that stay in L1, so compilers can auto-vectorise them
+// for whatever vector width the target has.
 
 namespace {
 
 constexpr int kFallbackCols = 64;
 constexpr int kFallbackDepth = 64;
 
-// acc[0..cols) (+)= Σ_kk a[kk] · p[kk·ldp + 0..cols)
+// acc[0..cols) += Σ_kk a[kk] · p[kk·ldp + 0..cols)
 void rowTimesPanel(int cols, int depth, const float* a, const float* p, int ldp, float* acc) {
   for (int kk = 0; kk < depth; ++kk) {
     const float av = a[kk];
@@ -534,11 +556,11 @@ void rowTimesPanel(int cols, int depth, const float* a, const float* p, int ldp,
 void gemmNT(int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C,
             int ldc) {
   if (m <= 0 || n <= 0) return;
-  // Scratch: one transposed key block on the stack (64 × 64 floats = 16 KiB).
-  float packed[kFallbackDepth * kFallbackCols];
   for (int i = 0; i < m; ++i) {
     std::fill(C + rowOffset(i, ldc), C + rowOffset(i, ldc) + n, 0.0f);
   }
+  // Scratch: one transposed key block on the stack (64 × 64 floats = 16 KiB).
+  float packed[kFallbackDepth * kFallbackCols];
   for (int j0 = 0; j0 < n; j0 += kFallbackCols) {
     const int cols = std::min(kFallbackCols, n - j0);
     for (int k0 = 0; k0 < k; k0 += kFallbackDepth) {
@@ -558,8 +580,11 @@ void gemmNT(int m, int n, int k, const float* A, int lda, const float* B, int ld
 void gemmNN(int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C,
             int ldc) {
   if (m <= 0 || n <= 0 || k <= 0) return;
-  for (int i = 0; i < m; ++i) {
-    rowTimesPanel(n, k, A + rowOffset(i, lda), B, ldb, C + rowOffset(i, ldc));
+  for (int j0 = 0; j0 < n; j0 += kFallbackCols) {
+    const int cols = std::min(kFallbackCols, n - j0);
+    for (int i = 0; i < m; ++i) {
+      rowTimesPanel(cols, k, A + rowOffset(i, lda), B + j0, ldb, C + rowOffset(i, ldc) + j0);
+    }
   }
 }
 

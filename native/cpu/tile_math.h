@@ -13,7 +13,9 @@
 //  * The output must not overlap the inputs.
 //  * Accumulation is float32 (FMA where the CPU has it); no reduced-precision shortcuts.
 //  * Thread-safe and re-entrant: no global or thread_local state, no heap allocation.
-//    gemmNT packs K into a bounded stack buffer of 16 KiB; nothing else uses scratch.
+//    The only scratch is one stack buffer of at most 16 KiB (128 × 32 floats) whatever the
+//    sizes, in gemmNT (a transposed strip of B) and, on AVX2-only builds, gemmNN (a copied
+//    strip of B); the other functions use none.
 //
 // The implementation picks AVX-512F, AVX2+FMA or portable code at compile time from the
 // flags the addon is built with (-march=native by default).
@@ -40,9 +42,10 @@ void gemmNN(int m, int n, int k, const float* A, int lda, const float* B, int ld
 float rowMax(const float* x, int n);
 
 // x[i] = exp(x[i] - shift) for i in [0, n), in place; returns the float32 sum of the new x.
-// The exponential is within 2 ulp of std::exp for every float32 argument, gives exactly 0
-// for arguments below about -103.98 (including -inf), exactly 1 for ±0, +inf above about
-// 88.72, and NaN for NaN. The subtraction x[i] - shift is done in float32 first, so a fully
+// The exponential is within 2 ulp of std::exp for every float32 argument (at most 1 ulp
+// over all 2^32 inputs on the AVX-512 and AVX2 paths; the fallback calls std::exp). It
+// gives exactly 0 for arguments below about -103.97 (including -inf), exactly 1 for ±0,
+// +inf above about 88.72, and NaN for NaN. The subtraction x[i] - shift is done in float32 first, so a fully
 // masked row (x[i] == shift == -inf) yields NaN; callers skip such rows.
 float expSumShifted(float* x, int n, float shift);
 
