@@ -56,4 +56,17 @@ export interface Binding {
     attentionMask: NativeTensor | null, out: NativeTensor,
     opts: { left: number; right: number; scale: number }, cancel?: CancelToken,
   ): Promise<void>;
+  lshHash(
+    qk: NativeTensor, rotations: NativeTensor, paddingMask: NativeTensor | null, out: NativeTensor,
+    opts: { bucketFactors: number[] }, cancel?: CancelToken,
+  ): Promise<void>;
+  sortByBucket(buckets: NativeTensor, sortedIndex: NativeTensor, undoIndex: NativeTensor, cancel?: CancelToken): Promise<void>;
+  lshAttention(
+    qk: NativeTensor, v: NativeTensor, rotations: NativeTensor | null, paddingMask: NativeTensor | null, out: NativeTensor,
+    opts: {
+      bucketFactors: number[]; nHashes: number; chunkLength: number; chunksBefore: number; chunksAfter: number;
+      causal: boolean;
+    },
+    cancel?: CancelToken,
+  ): Promise<void>;
 }

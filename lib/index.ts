@@ -7,3 +7,7 @@ export { toFloat16, toBFloat16, fromHalf } from './half.js';
 export { denseAttention, type DenseAttentionOptions } from './ops/dense.js';
 export { localAttention, type LocalAttentionOptions, type GlobalProjections } from './ops/local.js';
 export { axialPositionEncoding, type AxialPositionEncodingOptions } from './ops/axial.js';
+export {
+  lshHash, sortByBucket, lshAttention, type BucketCount, type LshHashOptions, type SortByBucketOptions,
+  type LshAttentionOptions,
+} from './ops/lsh.js';

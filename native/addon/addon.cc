@@ -24,6 +24,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("axialPositionEncoding", Napi::Function::New<axialPositionEncoding>(env, "axialPositionEncoding"));
   exports.Set("denseAttention", Napi::Function::New<denseAttention>(env, "denseAttention"));
   exports.Set("localAttention", Napi::Function::New<localAttention>(env, "localAttention"));
+  exports.Set("lshHash", Napi::Function::New<lshHash>(env, "lshHash"));
+  exports.Set("sortByBucket", Napi::Function::New<sortByBucket>(env, "sortByBucket"));
+  exports.Set("lshAttention", Napi::Function::New<lshAttention>(env, "lshAttention"));
   exports.Set("takeDeviceTimings", Napi::Function::New<takeDeviceTimings>(env, "takeDeviceTimings"));
   return exports;
 }

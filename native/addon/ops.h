@@ -12,5 +12,8 @@ Napi::Value copyTensor(const Napi::CallbackInfo& info);
 Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info);
 Napi::Value denseAttention(const Napi::CallbackInfo& info);
 Napi::Value localAttention(const Napi::CallbackInfo& info);
+Napi::Value lshHash(const Napi::CallbackInfo& info);
+Napi::Value sortByBucket(const Napi::CallbackInfo& info);
+Napi::Value lshAttention(const Napi::CallbackInfo& info);
 
 }  // namespace sa::addon
