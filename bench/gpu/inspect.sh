@@ -36,7 +36,7 @@ flags=(-std=c++17 -O3 -DNDEBUG --expt-relaxed-constexpr -lineinfo -Xptxas=-warn-
 
 echo "nvcc: $(nvcc --version | tail -n 1)"
 echo "cuobjdump: ${cuobjdump:-not found (SASS columns skipped)}"
-echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet -- cuda native cmake CMakeLists.txt 2>/dev/null || echo ' (with local changes to the sources)')"
 printf '\n%-5s %-44s %4s %5s %9s %6s %5s %5s %6s %7s %7s %7s %7s %5s %7s\n' arch kernel regs stack spill_st/ld \
   smem.st HMMA HGMMA LDGSTS LDG.128 LDG.nar STG.128 STG.nar LDSM LDL/STL
 
