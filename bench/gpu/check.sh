@@ -62,8 +62,9 @@ step "parity on cuda"
 timeout 150 node bench/gpu/parity.mjs --device cuda --out "$OUT/parity.json" | grep -v '^ok ' || fail "parity"
 
 step "compute-sanitizer"
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 for tool in memcheck racecheck; do
-  timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 3 --print-limit 20 node bench/gpu/sanitize.mjs ||
+  timeout 120 "$sanitizer" --tool "$tool" --error-exitcode 3 --print-limit 20 node bench/gpu/sanitize.mjs ||
     fail "compute-sanitizer $tool"
 done
 
