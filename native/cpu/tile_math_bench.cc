@@ -4,18 +4,27 @@
 //       -o /tmp/tile_bench
 //   /tmp/tile_bench
 //
-// Options: --exhaustive checks exp on every float32 bit pattern (a few minutes) instead of a
-// strided sweep; --no-bench skips the timings. Exit status is non-zero if any check fails.
+// Options: --exhaustive checks exp on every float32 bit pattern (a minute or two) instead of
+// a strided sweep; --no-bench skips the timings, --bench-only the checks. Exit status is
+// non-zero if any check fails.
 #include <algorithm>
+#include <cfloat>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <cfloat>
+#include <ctime>
 #include <limits>
 #include <random>
 #include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define SA_BENCH_GUARD_PAGES 1
+#endif
 
 #include "tile_math.h"
 
@@ -41,7 +50,7 @@ float uniform(float lo, float hi) {
 }
 
 // A matrix with padding columns beyond its width, stored one float past an aligned
-// allocation so that neither the base pointer nor rows are vector-aligned.
+// allocation so that the base pointer is not vector-aligned.
 struct Matrix {
   int rows, cols, ld;
   std::vector<float> storage;
@@ -60,6 +69,8 @@ constexpr float kSentinel = 1234.5f;
 
 // Error is measured against Σ|a·b| (plus |C0| for accumulation): float32 accumulation over
 // k terms can lose relative accuracy in cancelling sums, but never against that scale.
+double worstGemmError = 0.0;
+
 bool gemmCase(bool nt, int m, int n, int k, int pad) {
   Matrix A(m, k, pad), B(nt ? n : k, nt ? k : n, pad + 1), C(m, n, pad + 2);
   A.randomize();
@@ -95,6 +106,7 @@ bool gemmCase(bool nt, int m, int n, int k, int pad) {
     }
   }
   if (C.storage[0] != kSentinel) worst = INFINITY;  // wrote before the matrix
+  worstGemmError = std::max(worstGemmError, worst);
   if (worst > 1e-6) {
     char msg[160];
     std::snprintf(msg, sizeof msg, "%s m=%d n=%d k=%d pad=%d rel err %.3g",
@@ -133,8 +145,79 @@ void checkGemm() {
   bad += !gemmCase(true, 5, 9, 0, 2);
   ++cases;
   bad += !gemmCase(false, 5, 9, 0, 2);
-  std::printf("gemm: %d cases, %d failed (tolerance 1e-6 of sum|a*b|)\n", cases, bad);
+  std::printf("gemm: %d cases, %d failed; worst error %.3g of sum|a*b| (tolerance 1e-6)\n",
+              cases, bad, worstGemmError);
 }
+
+// ---------------------------------------------------------------------------------------
+// No reads past the end: operands copied to the very end of a mapping that is followed by
+// an inaccessible page, so touching even one float beyond them crashes the check.
+
+#if defined(SA_BENCH_GUARD_PAGES)
+class GuardedFloats {
+ public:
+  explicit GuardedFloats(const std::vector<float>& values) {
+    const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    const size_t bytes = values.size() * sizeof(float);
+    size_ = (bytes + page - 1) / page * page + page;
+    void* base = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) std::abort();
+    base_ = static_cast<char*>(base);
+    mprotect(base_ + size_ - page, page, PROT_NONE);
+    data_ = reinterpret_cast<float*>(base_ + size_ - page - bytes);
+    std::copy(values.begin(), values.end(), data_);
+  }
+  ~GuardedFloats() { munmap(base_, size_); }
+  GuardedFloats(const GuardedFloats&) = delete;
+  GuardedFloats& operator=(const GuardedFloats&) = delete;
+  float* data() { return data_; }
+
+ private:
+  char* base_;
+  size_t size_;
+  float* data_;
+};
+
+std::vector<float> randomFloats(size_t count) {
+  std::vector<float> v(count);
+  for (float& x : v) x = uniform(-1.0f, 1.0f);
+  return v;
+}
+
+void checkGuarded() {
+  const int shapes[][3] = {{1, 1, 1},  {3, 5, 7},   {7, 17, 3},   {9, 33, 15},
+                           {13, 31, 129}, {17, 47, 33}, {8, 16, 16}, {64, 100, 64}};
+  int cases = 0, bad = 0;
+  for (const auto& shape : shapes) {
+    const int m = shape[0], n = shape[1], k = shape[2];
+    // Tight leading dimensions: each operand's last row ends at the guard page.
+    const std::vector<float> a = randomFloats(size_t(m) * k), bt = randomFloats(size_t(n) * k);
+    const std::vector<float> b = randomFloats(size_t(k) * n), c0 = randomFloats(size_t(m) * n);
+    std::vector<float> wantNT(c0), wantNN(c0);
+    gemmNT(m, n, k, a.data(), k, bt.data(), k, wantNT.data(), n);
+    gemmNN(m, n, k, a.data(), k, b.data(), n, wantNN.data(), n);
+    GuardedFloats ga(a), gbt(bt), gb(b), gnt(c0), gnn(c0);
+    gemmNT(m, n, k, ga.data(), k, gbt.data(), k, gnt.data(), n);
+    gemmNN(m, n, k, ga.data(), k, gb.data(), n, gnn.data(), n);
+    cases += 2;
+    if (!std::equal(wantNT.begin(), wantNT.end(), gnt.data())) ++bad, fail("guarded gemmNT");
+    if (!std::equal(wantNN.begin(), wantNN.end(), gnn.data())) ++bad, fail("guarded gemmNN");
+  }
+  for (int n = 1; n <= 40; ++n) {
+    const std::vector<float> x = randomFloats(n);
+    GuardedFloats gx(x), gy(x);
+    rowMax(gx.data(), n);
+    expSumShifted(gx.data(), n, 0.5f);
+    scaleRow(gx.data(), n, 2.0f);
+    axpyRow(gy.data(), gx.data(), n, 0.5f);
+    ++cases;
+  }
+  std::printf("guard pages: %d cases, %d failed (operands end at an inaccessible page)\n",
+              cases, bad);
+}
+#else
+void checkGuarded() { std::printf("guard pages: skipped (no mmap on this platform)\n"); }
+#endif
 
 // ---------------------------------------------------------------------------------------
 // Row helper checks.
@@ -300,9 +383,17 @@ void checkExpSpecials() {
 // ---------------------------------------------------------------------------------------
 // Benchmark.
 
+// CPU time of this thread where available: on a shared machine, time spent descheduled
+// would otherwise count against the kernels.
 double seconds() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+#else
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+#endif
 }
 
 // Best-of-5 GFLOP/s, each sample long enough (>= 40 ms) to swamp timer noise.
@@ -351,58 +442,73 @@ double vectorPeak() {
   });
 }
 
+struct Shape {
+  int m, n, k;
+};
+
+// GFLOP/s of the three products one attention tile performs on shape (m, n, k) = (queries,
+// keys, head dim): gemmNT (m,n,k) = Q·K^T, gemmNN on the same (m,n,k), and gemmNN (m,k,n) =
+// P·V. `heads` > 1 stores Q, K, V and O as [tokens, heads, k], so their rows are heads·k
+// floats apart, as when a kernel walks one head of a packed multi-head tensor.
+void benchShape(const Shape& s, int heads) {
+  const int pad = (heads - 1) * s.k;
+  const double flops = 2.0 * s.m * s.n * s.k;
+  Matrix Q(s.m, s.k, pad), K(s.n, s.k, pad), S(s.m, s.n, 0);
+  Matrix B(s.k, s.n, 0), C(s.m, s.n, 0);
+  Matrix V(s.n, s.k, pad), O(s.m, s.k, pad);
+  Q.randomize(), K.randomize(), S.randomize(), B.randomize(), V.randomize();
+  const double nt = gflops(flops, [&] {
+    gemmNT(s.m, s.n, s.k, Q.data(), Q.ld, K.data(), K.ld, S.data(), S.ld);
+  });
+  // A = Q here: gemmNN's A is m×k like gemmNT's.
+  const double nn = gflops(flops, [&] {
+    gemmNN(s.m, s.n, s.k, Q.data(), Q.ld, B.data(), B.ld, C.data(), C.ld);
+  });
+  const double pv = gflops(flops, [&] {
+    gemmNN(s.m, s.k, s.n, S.data(), S.ld, V.data(), V.ld, O.data(), O.ld);
+  });
+  char name[32];
+  std::snprintf(name, sizeof name, "(%d,%d,%d)", s.m, s.n, s.k);
+  std::printf("%-16s %8d %10.1f %10.1f %16.1f\n", name, heads, nt, nn, pv);
+}
+
 void bench() {
-  struct Shape {
-    int m, n, k;
-  };
   const Shape shapes[] = {{64, 128, 64}, {64, 576, 64}, {64, 512, 128}, {128, 128, 64},
                           {32, 1024, 64}};
-  std::printf("\nsingle-threaded GFLOP/s (vector multiply-add peak of this build: %.1f)\n",
+  std::printf("\nsingle-threaded GFLOP/s, thread CPU time (vector FMA peak of this build: %.1f)\n",
               vectorPeak());
-  std::printf("%-16s %10s %10s %16s\n", "(m,n,k)", "gemmNT", "gemmNN", "gemmNN (m,k,n)");
-  for (const Shape& s : shapes) {
-    const double flops = 2.0 * s.m * s.n * s.k;
-    Matrix A(s.m, s.k, 0), Bt(s.n, s.k, 0), B(s.k, s.n, 0), C(s.m, s.n, 0);
-    A.randomize(), Bt.randomize(), B.randomize();
-    const double nt = gflops(flops, [&] {
-      gemmNT(s.m, s.n, s.k, A.data(), A.ld, Bt.data(), Bt.ld, C.data(), C.ld);
-    });
-    const double nn = gflops(flops, [&] {
-      gemmNN(s.m, s.n, s.k, A.data(), A.ld, B.data(), B.ld, C.data(), C.ld);
-    });
-    // The P·V shape attention actually runs after this QK^T: P[m×n] · V[n×k].
-    Matrix P(s.m, s.n, 0), V(s.n, s.k, 0), O(s.m, s.k, 0);
-    P.randomize(), V.randomize();
-    const double pv = gflops(flops, [&] {
-      gemmNN(s.m, s.k, s.n, P.data(), P.ld, V.data(), V.ld, O.data(), O.ld);
-    });
-    char name[32];
-    std::snprintf(name, sizeof name, "(%d,%d,%d)", s.m, s.n, s.k);
-    std::printf("%-16s %10.1f %10.1f %16.1f\n", name, nt, nn, pv);
-  }
+  std::printf("%-16s %8s %10s %10s %16s\n", "(m,n,k)", "heads", "gemmNT", "gemmNN",
+              "gemmNN (m,k,n)");
+  for (const Shape& s : shapes) benchShape(s, 1);
+  for (const Shape& s : shapes) benchShape(s, 8);
 
-  std::vector<float> row(1024);
-  for (float& v : row) v = uniform(-10.0f, 0.0f);
+  // Scores of one softmax row, restored before every call since the call overwrites them.
+  std::vector<float> scores(1024), row(1024);
+  for (float& v : scores) v = uniform(-30.0f, 0.0f);
   const double expRate = gflops(1024.0, [&] {
-    for (float& v : row) v = std::min(v, 0.0f) - 1.0f;
-    expSumShifted(row.data(), 1024, -1.0f);
+    std::copy(scores.begin(), scores.end(), row.begin());
+    expSumShifted(row.data(), 1024, 0.0f);
   });
-  std::printf("expSumShifted (n=1024, incl. refill): %.2f Gelem/s\n", expRate);
+  std::printf("expSumShifted (n=1024, incl. a 4 KiB copy per call): %.2f Gelem/s\n", expRate);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool exhaustive = false, runBench = true;
+  bool exhaustive = false, runChecks = true, runBench = true;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--exhaustive")) exhaustive = true;
     if (!std::strcmp(argv[i], "--no-bench")) runBench = false;
+    if (!std::strcmp(argv[i], "--bench-only")) runChecks = false;
   }
-  checkGemm();
-  checkRows();
-  checkExpSpecials();
-  checkExpSweep(exhaustive);
-  std::printf("%s\n", failures ? "SOME CHECKS FAILED" : "all checks passed");
+  if (runChecks) {
+    checkGemm();
+    checkGuarded();
+    checkRows();
+    checkExpSpecials();
+    checkExpSweep(exhaustive);
+    std::printf("%s\n", failures ? "SOME CHECKS FAILED" : "all checks passed");
+  }
   if (runBench) bench();
   return failures ? 1 : 0;
 }
