@@ -41,7 +41,7 @@ struct ChunkLayout {
 };
 
 template <DType T>
-__global__ void normalizeKeysKernel(int64_t heads, int L, int Lp, int D, const uint16_t* qk, uint16_t* keys) {
+__global__ void normalizeKeysInDtypeKernel(int64_t heads, int L, int Lp, int D, const uint16_t* qk, uint16_t* keys) {
   const int64_t row = int64_t(blockIdx.x) * kNormWarps + threadIdx.x / 32;
   const int lane = int(threadIdx.x) % 32;
   if (row >= heads * Lp) return;
@@ -246,9 +246,9 @@ void lshNormalizeKeysMma(cudaStream_t stream, DType dtype, int64_t heads, int L,
   auto src = static_cast<const uint16_t*>(qk);
   auto dst = static_cast<uint16_t*>(keys);
   if (dtype == DType::Float16)
-    normalizeKeysKernel<DType::Float16><<<blocks, kNormWarps * 32, 0, stream>>>(heads, L, Lp, D, src, dst);
+    normalizeKeysInDtypeKernel<DType::Float16><<<blocks, kNormWarps * 32, 0, stream>>>(heads, L, Lp, D, src, dst);
   else
-    normalizeKeysKernel<DType::BFloat16><<<blocks, kNormWarps * 32, 0, stream>>>(heads, L, Lp, D, src, dst);
+    normalizeKeysInDtypeKernel<DType::BFloat16><<<blocks, kNormWarps * 32, 0, stream>>>(heads, L, Lp, D, src, dst);
   SA_CUDA_CHECK_LAUNCH("lshAttention");
 }
 
