@@ -53,6 +53,8 @@ export interface Binding {
   backendInfo(): NativeBackendInfo;
   memoryStats(): { cudaLiveBytes: number; cudaCachedBytes: number };
   emptyCache(): void;
+  /** Device time of each CUDA op since the last call, when SPARSE_ATTENTION_DEVICE_TIMING=1. */
+  takeDeviceTimings(): Array<{ op: string; ms: number }>;
   copyTensor(src: NativeTensor, dst: NativeTensor, cancel?: CancelToken): Promise<void>;
   axialPositionEncoding(
     w0: NativeTensor, w1: NativeTensor, positionIds: NativeTensor | null, out: NativeTensor,

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/check.h"
+#include "cuda/dense_mma.h"
 #include "cuda/warp_softmax.cuh"
 #include "kernels/dense.h"
 #include "kernels/half.h"
@@ -95,6 +96,7 @@ void denseAttentionCuda(cuda::Stream stream, const DenseShape& s, DType dtype, c
   if (s.D > cuda::kMaxHeadDim)
     throw KernelError(ErrorCode::InvalidArgument, "denseAttention on CUDA supports head dimensions up to 256");
   auto st = static_cast<cudaStream_t>(stream);
+  if (denseMmaSupports(s, dtype, q, k, v, out)) return denseAttentionMma(st, s, dtype, q, k, v, out);
   switch (dtype) {
     case DType::Float32: return launchDense<DType::Float32>(st, s, q, k, v, out);
     case DType::Float16: return launchDense<DType::Float16>(st, s, q, k, v, out);

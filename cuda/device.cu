@@ -122,6 +122,36 @@ void synchronize(Stream stream, const char* op) {
   SA_CUDA_TRY(cudaGetLastError(), op);
 }
 
+StreamTimer::StreamTimer(Stream stream) : stream_(stream) {
+  cudaEvent_t start = nullptr, end = nullptr;
+  cudaError_t err = cudaEventCreate(&start);
+  if (err == cudaSuccess) err = cudaEventCreate(&end);
+  if (err == cudaSuccess) err = cudaEventRecord(start, static_cast<cudaStream_t>(stream));
+  if (err != cudaSuccess) {
+    if (start) cudaEventDestroy(start);
+    if (end) cudaEventDestroy(end);
+    throwCudaError(err, "StreamTimer", __FILE__, __LINE__);
+  }
+  start_ = start;
+  end_ = end;
+}
+
+StreamTimer::~StreamTimer() {
+  if (start_) cudaEventDestroy(static_cast<cudaEvent_t>(start_));
+  if (end_) cudaEventDestroy(static_cast<cudaEvent_t>(end_));
+}
+
+void StreamTimer::stop() {
+  SA_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(end_), static_cast<cudaStream_t>(stream_)), "cudaEventRecord");
+}
+
+float StreamTimer::elapsedMs() const {
+  float ms = 0.0f;
+  SA_CUDA_TRY(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start_), static_cast<cudaEvent_t>(end_)),
+              "cudaEventElapsedTime");
+  return ms;
+}
+
 void copyAsync(void* dst, const void* src, size_t bytes, CopyKind kind, Stream stream) {
   cudaMemcpyKind k = kind == CopyKind::HostToDevice   ? cudaMemcpyHostToDevice
                      : kind == CopyKind::DeviceToHost ? cudaMemcpyDeviceToHost

@@ -5,6 +5,7 @@
 //   2. bandKernel: flash-style. A block keeps a tile of queries in shared memory while the
 //      32-key tiles of the global columns, then of the tile's band, stream through; each warp
 //      owns query rows and runs an online softmax. Tiles outside the band are never visited.
+//      In float16 / bfloat16 at D = 64 and 128, cuda/local_band_mma.cu runs it on tensor cores.
 //   3. globalRowsKernel: one block per global token; its warps split all keys of the row
 //      (each an online softmax over its share), then merge in shared memory.
 // Padding rows are written by the band kernel, global rows by the global-rows kernel only.
@@ -13,6 +14,7 @@
 #include <cub/block/block_scan.cuh>
 
 #include "cuda/check.h"
+#include "cuda/local_band_mma.h"
 #include "cuda/warp_softmax.cuh"
 #include "kernels/half.h"
 #include "kernels/local.h"
@@ -285,13 +287,17 @@ template <DType T>
 void launchLocal(cudaStream_t stream, const LocalShape& s, const LocalInputs<void>& in, const int32_t* mask, void* out,
                  GlobalLists lists) {
   using E = typename Storage<T>::type;
-  const size_t bandShared = size_t(kQueryTile + 2 * kKeyTile) * (s.D + 1) * sizeof(float);
-  SA_CUDA_TRY(cudaFuncSetAttribute(bandKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bandShared)),
-              "localAttention");
-  const int64_t tilesPerHead = (s.L + kQueryTile - 1) / kQueryTile;
-  bandKernel<T><<<unsigned(tilesPerHead * s.B * s.H), kBandWarps * kWarp, bandShared, stream>>>(
-      s, typed<T>(in), mask, lists, static_cast<E*>(out));
-  SA_CUDA_CHECK_LAUNCH("localAttention");
+  if (localBandMmaSupports(s, T, in, out)) {  // half precision at D = 64, 128: tensor cores
+    localBandMma(stream, s, T, in, mask, lists.tokens, lists.counts, out);
+  } else {
+    const size_t bandShared = size_t(kQueryTile + 2 * kKeyTile) * (s.D + 1) * sizeof(float);
+    SA_CUDA_TRY(cudaFuncSetAttribute(bandKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bandShared)),
+                "localAttention");
+    const int64_t tilesPerHead = (s.L + kQueryTile - 1) / kQueryTile;
+    bandKernel<T><<<unsigned(tilesPerHead * s.B * s.H), kBandWarps * kWarp, bandShared, stream>>>(
+        s, typed<T>(in), mask, lists, static_cast<E*>(out));
+    SA_CUDA_CHECK_LAUNCH("localAttention");
+  }
   if (!mask) return;  // no global tokens
   const size_t globalShared = size_t(s.D + kGlobalWarps * (s.D + 2)) * sizeof(float);
   const int blocksPerHead = s.L < kGlobalBlocksPerHead ? s.L : kGlobalBlocksPerHead;  // B * H * L fits 32 bits

@@ -6,12 +6,14 @@
 // through the sorted index straight from the original layout (normalised keys, values); each
 // lane scores one key, applies the masks and feeds an online softmax in float32. Neither the
 // sorted sequence nor a score matrix is ever stored in global memory; results are written to
-// the tokens' original positions.
+// the tokens' original positions. In float16 / bfloat16 at D = 64 and 128 the chunks run on
+// tensor cores instead (cuda/lsh_chunk_mma.cu), with keys normalised into the input dtype.
 #include <cuda_runtime.h>
 
 #include <algorithm>
 
 #include "cuda/check.h"
+#include "cuda/lsh_chunk_mma.h"
 #include "cuda/warp_softmax.cuh"
 #include "kernels/half.h"
 #include "kernels/lsh.h"
@@ -217,22 +219,30 @@ void runAttention(cudaStream_t stream, int device, const LshAttentionShape& s, D
       standard ? nullptr
                : hashAndSort(stream, device, s, Lp, T, rotationsDtype, qkData, rotations, paddingMask, scratch);
 
-  float* keys = scratchFloats(device, heads * Lp * s.D, scratch);
-  normalizeKeysKernel<T><<<rowWarpBlocks(heads * Lp), kRowWarpsPerBlock * kWarp, 0, stream>>>(heads, s.L, Lp, s.D, qk,
-                                                                                              keys);
-  SA_CUDA_CHECK_LAUNCH("lshAttention");
-
   float* roundOut = rounds > 1 ? scratchFloats(device, heads * rounds * s.L * s.D, scratch) : nullptr;
   float* roundLse = rounds > 1 ? scratchFloats(device, heads * rounds * s.L, scratch) : nullptr;
-  const ChunkParams params{s.H, s.L, Lp, s.D, geometry, s.causal, lsh::maskValues(T != DType::Float32), rounds};
-  const size_t shared = size_t(kQueryTile + 2 * kKeyTile) * (s.D + 1) * sizeof(float) + 2 * kKeyTile * sizeof(int);
-  SA_CUDA_TRY(cudaFuncSetAttribute(chunkKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
-              "lshAttention");
-  const int64_t blocks = heads * geometry.nChunks * ((geometry.chunkLength + kQueryTile - 1) / kQueryTile);
-  chunkKernel<T><<<unsigned(blocks), kWarps * kWarp, shared, stream>>>(params, qk, keys, static_cast<const E*>(vData),
-                                                                        sorted, paddingMask, static_cast<E*>(outData),
-                                                                        roundOut, roundLse);
-  SA_CUDA_CHECK_LAUNCH("lshAttention");
+  if (lshChunkMmaSupports(T, s.D, qkData, vData, outData)) {  // half precision at D = 64, 128: tensor cores
+    scratch.push_back(cuda::allocate(device, size_t(heads * Lp * s.D) * sizeof(E)));
+    void* keys = scratch.back().get();
+    lshNormalizeKeysMma(stream, T, heads, s.L, Lp, s.D, qkData, keys);
+    lshChunkMma(stream, T,
+                LshChunkMmaArgs{heads, s.H, s.L, Lp, s.D, geometry, s.causal, lsh::maskValues(true), rounds, qkData,
+                                keys, vData, sorted, paddingMask, outData, roundOut, roundLse});
+  } else {
+    float* keys = scratchFloats(device, heads * Lp * s.D, scratch);
+    normalizeKeysKernel<T><<<rowWarpBlocks(heads * Lp), kRowWarpsPerBlock * kWarp, 0, stream>>>(heads, s.L, Lp, s.D,
+                                                                                                qk, keys);
+    SA_CUDA_CHECK_LAUNCH("lshAttention");
+    const ChunkParams params{s.H, s.L, Lp, s.D, geometry, s.causal, lsh::maskValues(T != DType::Float32), rounds};
+    const size_t shared = size_t(kQueryTile + 2 * kKeyTile) * (s.D + 1) * sizeof(float) + 2 * kKeyTile * sizeof(int);
+    SA_CUDA_TRY(cudaFuncSetAttribute(chunkKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
+                "lshAttention");
+    const int64_t blocks = heads * geometry.nChunks * ((geometry.chunkLength + kQueryTile - 1) / kQueryTile);
+    chunkKernel<T><<<unsigned(blocks), kWarps * kWarp, shared, stream>>>(
+        params, qk, keys, static_cast<const E*>(vData), sorted, paddingMask, static_cast<E*>(outData), roundOut,
+        roundLse);
+    SA_CUDA_CHECK_LAUNCH("lshAttention");
+  }
   if (rounds == 1) return;
   combineRoundsKernel<T><<<rowWarpBlocks(heads * s.L), kRowWarpsPerBlock * kWarp, 0, stream>>>(
       heads, s.L, s.D, rounds, roundOut, roundLse, static_cast<E*>(outData));

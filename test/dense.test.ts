@@ -53,6 +53,30 @@ describe('denseAttention', () => {
         expectClose(values, denseReference(q, k, v, [B, H, L, L, D], 1 / Math.sqrt(D), true), 1e-2);
       });
     }
+
+    // D = 64 and 128 in half precision take the tensor-core kernel on CUDA: partial query and
+    // key tiles, causal tiles across the diagonal, Lq != Lk, and a negative scale.
+    const MMA_CASES: Array<[B: number, H: number, Lq: number, Lk: number, D: number, causal: boolean, scale?: number]> = [
+      [1, 2, 128, 128, 64, false], [2, 1, 200, 200, 64, true], [1, 1, 77, 300, 64, false],
+      [1, 2, 333, 333, 128, true], [1, 1, 300, 45, 128, true], [1, 1, 129, 257, 128, false, -0.05],
+    ];
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      for (const [B, H, Lq, Lk, D, causal, scale] of MMA_CASES) {
+        it(`${dtype} B=${B} H=${H} Lq=${Lq} Lk=${Lk} D=${D}${causal ? ' causal' : ''}${scale ? ` scale=${scale}` : ''} is within 1e-2 of float64`, async () => {
+          const convert = dtype === 'float16' ? toFloat16 : toBFloat16;
+          const seed = Lq * 7 + Lk + D;
+          const [q, k, v] = [randn(B * H * Lq * D, seed), randn(B * H * Lk * D, seed + 1), randn(B * H * Lk * D, seed + 2)]
+            .map((x) => fromHalf(convert(x), dtype)) as [Float32Array, Float32Array, Float32Array];
+          const half = async (x: Float32Array, L: number) => {
+            const t = Tensor.from(convert(x), [B, H, L, D], { dtype });
+            return device === 'cpu' ? t : t.to(device);
+          };
+          const out = await denseAttention(await half(q, Lq), await half(k, Lk), await half(v, Lk), { causal, scale });
+          const values = fromHalf((await out.data()) as Uint16Array, dtype);
+          expectClose(values, denseReference(q, k, v, [B, H, Lq, Lk, D], scale ?? 1 / Math.sqrt(D), causal), 1e-2);
+        });
+      }
+    }
   });
 
   describe('argument errors', () => {

@@ -207,6 +207,42 @@ describe('localAttention', () => {
       });
     }
 
+    // Half precision at D = 64 and 128 takes the tensor-core band kernel on CUDA: more global
+    // columns than one key tile, causal and one-sided windows, no mask, a negative scale.
+    const MMA_CASES: RandomCase[] = [
+      { name: '70 globals, window 100', shape: [1, 2, 700, 64], window: 100, rows: [{ globals: range(0, 700, 10), padding: range(690, 700) }] },
+      { name: 'D=128, causal [64, 0], two batch rows', shape: [2, 1, 333, 128], window: [64, 0],
+        rows: [{ globals: [5, 300] }, { padding: range(200, 333) }] },
+      { name: 'window [3, 40] without a mask', shape: [1, 2, 257, 64], window: [3, 40] },
+      { name: 'D=128, window 256 over 1000 tokens, a negative scale', shape: [1, 1, 1000, 128], window: 256,
+        rows: [{ globals: [0] }], scale: -0.1 },
+    ];
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      for (const c of MMA_CASES) {
+        it(`${dtype}: ${c.name} is within 1e-2 of the float64 reference`, async () => {
+          const x = randomInputs(c, 12);
+          const convert = dtype === 'float16' ? toFloat16 : toBFloat16;
+          const widened = (data: Float32Array) => fromHalf(convert(data), dtype);
+          const onDevice = async (data: Float32Array) => {
+            const h = Tensor.from(convert(data), x.shape, { dtype });
+            return device === 'cpu' ? h : h.to(device);
+          };
+          const [B, , L] = x.shape;
+          const result = await localAttention(await onDevice(x.q), await onDevice(x.k), await onDevice(x.v), {
+            window: c.window,
+            attentionMask: x.mask ? await tensorOn(device, x.mask, [B, L]) : undefined,
+            global: { q: await onDevice(x.qGlobal), k: await onDevice(x.kGlobal), v: await onDevice(x.vGlobal) },
+            ...(c.scale === undefined ? {} : { scale: c.scale }),
+          });
+          const reference = localReference({
+            ...x, q: widened(x.q), k: widened(x.k), v: widened(x.v),
+            qGlobal: widened(x.qGlobal), kGlobal: widened(x.kGlobal), vGlobal: widened(x.vGlobal),
+          });
+          expectClose(await valuesOf(result), reference, 1e-2);
+        });
+      }
+    }
+
     it('rejects attention mask values other than -1, 0 and 1', async () => {
       const x = randomInputs({ name: '', shape: [1, 1, 6, 4], window: 1 }, 10);
       const t = (data: Float32Array) => tensorOn(device, data, x.shape);

@@ -232,6 +232,45 @@ describe('lshAttention', () => {
         expectClose(await valuesOf(out), await expected.data() as Float32Array, 1e-2);
       });
     }
+
+    // Half precision at D = 64 and 128 takes the tensor-core chunk kernel on CUDA: partial query
+    // and key tiles, several query tiles per chunk, one round (rows straight to the output),
+    // the padded length of 1.10, causal masks, padding and the standard path.
+    const MMA_CASES: Array<RandomCase & { seed: number }> = [
+      { name: 'D=64, L=300 padded to chunks of 64, causal, padding', B: 2, H: 1, L: 300, D: 64, nHashes: 2, nBuckets: 8,
+        chunkLength: 64, chunksBefore: 1, chunksAfter: 0, causal: true, padded: 9, seed: 51 },
+      { name: 'D=128, chunks of 128, keys before and after', B: 1, H: 2, L: 512, D: 128, nHashes: 4, nBuckets: 16,
+        chunkLength: 128, chunksBefore: 1, chunksAfter: 1, causal: false, seed: 52 },
+      { name: 'D=64, standard path over 100 tokens', B: 1, H: 2, L: 100, D: 64, nHashes: 2, nBuckets: 4,
+        chunkLength: 128, chunksBefore: 1, chunksAfter: 0, causal: true, padded: 5, seed: 53 },
+      { name: 'D=64, one round, chunks of 32', B: 1, H: 2, L: 256, D: 64, nHashes: 1, nBuckets: [4, 4],
+        chunkLength: 32, chunksBefore: 2, chunksAfter: 0, causal: false, seed: 54 },
+    ];
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      for (const cfg of MMA_CASES) {
+        it(`${dtype}: ${cfg.name} is within 1e-2 of float32 on the same inputs`, async () => {
+          const { B, H, L, D } = cfg;
+          const convert = dtype === 'float16' ? toFloat16 : toBFloat16;
+          const qkBits = convert(randn(B * H * L * D, cfg.seed, 2)), vBits = convert(randn(B * H * L * D, cfg.seed + 1));
+          const rotations = rotationsFor(cfg, cfg.seed + 2);
+          const opts: LshAttentionOptions = {
+            nHashes: cfg.nHashes, nBuckets: cfg.nBuckets, chunkLength: cfg.chunkLength, chunksBefore: cfg.chunksBefore,
+            chunksAfter: cfg.chunksAfter, causal: cfg.causal,
+            rotations: await tensorOn(device, rotations.data, rotations.shape),
+            paddingMask: cfg.padded ? await tensorOn(device, paddingMask(B, L, cfg.padded, cfg.seed + 3), [B, L]) : undefined,
+          };
+          const half = async (bits: Uint16Array) => {
+            const t = Tensor.from(bits, [B, H, L, D], { dtype });
+            return device === 'cpu' ? t : t.to(device);
+          };
+          const out = await lshAttention(await half(qkBits), await half(vBits), opts);
+          const expected = await lshAttention(
+            await tensorOn(device, fromHalf(qkBits, dtype), [B, H, L, D]), await tensorOn(device, fromHalf(vBits, dtype), [B, H, L, D]), opts,
+          );
+          expectClose(await valuesOf(out), await expected.data() as Float32Array, 1e-2);
+        });
+      }
+    }
   });
 
   describe('argument errors', () => {

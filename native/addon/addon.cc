@@ -3,6 +3,7 @@
 
 #include "addon/cancel_token.h"
 #include "addon/device_buffer.h"
+#include "addon/device_timing.h"
 #include "addon/instance_data.h"
 #include "addon/ops.h"
 
@@ -28,6 +29,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("lshAttention", Napi::Function::New<lshAttention>(env, "lshAttention"));
   exports.Set("_poolSimulation", Napi::Function::New<poolSimulation>(env, "_poolSimulation"));
   exports.Set("_parseByteCount", Napi::Function::New<parseByteCountHook>(env, "_parseByteCount"));
+  exports.Set("takeDeviceTimings", Napi::Function::New<takeDeviceTimings>(env, "takeDeviceTimings"));
   return exports;
 }
 

@@ -1,8 +1,10 @@
 #include "addon/op_worker.h"
 
+#include <optional>
 #include <string>
 
 #include "addon/cancel_token.h"
+#include "addon/device_timing.h"
 #include "addon/errors.h"
 #include "addon/type_tag.h"
 
@@ -27,11 +29,19 @@ class OpWorker : public Napi::AsyncWorker {
       if (cancelled_ && cancelled_->load()) throw KernelError(ErrorCode::Aborted, "aborted");
       ExecContext ctx{device_, CpuContext{&defaultThreadPool(), cancelled_.get()}, nullptr};
 #ifdef SA_WITH_CUDA
-      if (device_ >= 0) ctx.stream = cuda::threadStream(device_);
+      std::optional<cuda::StreamTimer> timer;
+      if (device_ >= 0) {
+        ctx.stream = cuda::threadStream(device_);
+        if (deviceTimingEnabled()) timer.emplace(ctx.stream);
+      }
 #endif
       task_(ctx);
 #ifdef SA_WITH_CUDA
-      if (device_ >= 0) cuda::synchronize(ctx.stream, op_);
+      if (device_ >= 0) {
+        if (timer) timer->stop();
+        cuda::synchronize(ctx.stream, op_);
+        if (timer) recordDeviceTiming(op_, timer->elapsedMs());
+      }
 #endif
     } catch (const KernelError& e) {
       code_ = e.code();

@@ -35,6 +35,23 @@ Stream threadStream(int device);
 // Waits on the calling (worker) thread and throws KernelError(CudaError) on an error.
 void synchronize(Stream stream, const char* op);
 
+// Device time between two points of a stream, from a pair of CUDA events: construct before the
+// work is queued, stop() after it, elapsedMs() once the stream has been synchronised.
+class StreamTimer {
+ public:
+  explicit StreamTimer(Stream stream);
+  ~StreamTimer();
+  StreamTimer(const StreamTimer&) = delete;
+  StreamTimer& operator=(const StreamTimer&) = delete;
+  void stop();
+  float elapsedMs() const;
+
+ private:
+  Stream stream_;
+  void* start_ = nullptr;  // cudaEvent_t
+  void* end_ = nullptr;
+};
+
 enum class CopyKind { HostToDevice, DeviceToHost, DeviceToDevice };
 void copyAsync(void* dst, const void* src, size_t bytes, CopyKind kind, Stream stream);
 

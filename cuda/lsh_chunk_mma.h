@@ -1,0 +1,40 @@
+// LSH chunked attention on tensor cores (cuda/lsh_chunk_mma.cu), used by lshAttentionCuda for
+// the shapes it covers; the hashing, the sort and the combination of rounds are shared with
+// the general path of cuda/lsh_attention.cu.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/lsh.h"
+
+namespace sa {
+
+struct LshChunkMmaArgs {
+  int64_t heads;  // B * H
+  int H, L, Lp, D;
+  lsh::ChunkGeometry geometry;
+  bool causal;
+  lsh::MaskValues maskValues;
+  int rounds;                  // 1: rows go to out; else to roundOut and roundLse
+  const void* qk;              // [B, H, L, D]
+  const void* keys;            // [B, H, Lp, D] normalised keys in qk's dtype (lshNormalizeKeysMma)
+  const void* v;               // [B, H, L, D]
+  const int32_t* sorted;       // [B, H, nChunks * chunkLength], or null on the standard path
+  const int32_t* paddingMask;  // [B, L] or null
+  void* out;                   // [B, H, L, D]
+  float* roundOut;             // [B, H, rounds, L, D] when rounds > 1
+  float* roundLse;             // [B, H, rounds, L] when rounds > 1
+};
+
+// float16 / bfloat16, D = 64 or 128, 16-byte aligned tensors, compute capability >= 8.
+bool lshChunkMmaSupports(DType dtype, int D, const void* qk, const void* v, const void* out);
+
+// keys [heads, Lp, D] in dtype: n(qk[t]) (SEMANTICS 1.6) for t < L, zero rows after.
+void lshNormalizeKeysMma(cudaStream_t stream, DType dtype, int64_t heads, int L, int Lp, int D, const void* qk,
+                         void* keys);
+
+void lshChunkMma(cudaStream_t stream, DType dtype, const LshChunkMmaArgs& args);
+
+}  // namespace sa
