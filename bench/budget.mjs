@@ -1,0 +1,97 @@
+// Which (implementation, configuration) pairs run: each is predicted before it starts, and
+// skipped when the prediction exceeds the memory or time budget, so that a full run ends
+// in bounded time and never swaps the machine.
+import { attendedFlops, predictionWork } from './flops.mjs';
+
+export const FULL_BUDGET = { memoryBytes: 8 * 2 ** 30, runMs: 60_000 };
+// CI: a few seconds per run, one timed run, keeps the quick run well under three minutes.
+export const QUICK_BUDGET = { memoryBytes: 4 * 2 ** 30, runMs: 8_000, quick: true };
+
+/** The float32 sgemm rate (GFLOP/s) the priors below were measured against. */
+const PRIOR_SGEMM_GFLOPS = 230;
+
+/**
+ * Throughput (GFLOP/s of predictionWork; output elements per µs for axial) at L = 1k on the
+ * 2-core reference machine, rescaled to its quiet sgemm rate; used only when no other run of
+ * the same implementation and op exists yet. A guess that is too high costs at most the
+ * child's timeout; one that is too low would wrongly skip a run, so these are not padded.
+ */
+const PRIOR_RATE = {
+  'ours-cpu': { dense: 50, local: 30, lsh: 10, axial: 100 },
+  'ours-cuda': { dense: 1000, local: 500, lsh: 200, axial: 1000 },
+  'torch-cpu': { dense: 20, local: 8, lsh: 8 },
+  'tfjs-wasm': { dense: 10, local: 2, lsh: 2 },
+  'tfjs-cpu': { dense: 0.4, local: 0.2, lsh: 0.35 },
+  'plain-js': { axial: 20 },
+};
+
+/**
+ * Extra memory per attended score (bytes) of implementations that materialise the score
+ * matrix: PyTorch and tfjs keep a few float32 copies of it (scores, exponentials, masks);
+ * this package streams scores through registers and holds O(L·D).
+ */
+const SCORE_COPIES = { dense: 3, local: 6, lsh: 8 };
+
+function scores(cfg) {
+  return (attendedFlops(cfg) ?? 0) / (4 * cfg.D);
+}
+
+/** Output bytes: the floor of any implementation's extra memory. */
+function outputBytes(cfg) {
+  return cfg.op === 'axial' ? cfg.L * (cfg.weights[0][1] + cfg.weights[1][1]) * 4 : cfg.B * cfg.H * cfg.L * cfg.D * 4;
+}
+
+/** How memory grows between two configurations of the same variant. */
+function memoryScale(impl, from, to) {
+  if (!impl.peer || to.op === 'axial') return to.L / from.L;
+  return scores(to) / scores(from);
+}
+
+/**
+ * Predicted { ms, bytes, basis } of one run of `impl` on `cfg`. `previous` is a successful
+ * measurement of the same implementation on a shorter or sibling configuration ({ cfg,
+ * medianMs, peakBytes }), or undefined. `speed` is this machine's sgemm rate over the priors' rate.
+ */
+export function predict(impl, cfg, previous, speed = 1) {
+  if (previous) {
+    return {
+      ms: previous.medianMs * (predictionWork(cfg) / predictionWork(previous.cfg)),
+      bytes: Math.max(outputBytes(cfg), previous.peakBytes * memoryScale(impl, previous.cfg, cfg)),
+      basis: `scaled from ${previous.cfg.variant} L=${previous.cfg.L}`,
+    };
+  }
+  const rate = PRIOR_RATE[impl.id]?.[cfg.op] ?? 1;
+  const work = cfg.op === 'axial' ? predictionWork(cfg) / 1e6 : predictionWork(cfg) / 1e9;
+  return {
+    ms: (work / (rate * speed)) * 1e3,
+    bytes: outputBytes(cfg) + (impl.peer ? SCORE_COPIES[cfg.op] ?? 0 : 0) * 4 * scores(cfg),
+    basis: 'prior estimate',
+  };
+}
+
+/** Why a predicted run is skipped, or null if it fits the budget. */
+export function overBudget(prediction, budget) {
+  if (prediction.bytes > budget.memoryBytes)
+    return `skipped: > memory budget (predicted ${gib(prediction.bytes)} > ${gib(budget.memoryBytes)})`;
+  if (prediction.ms > budget.runMs)
+    return `skipped: > time budget (predicted ${Math.round(prediction.ms / 1000)} s > ${budget.runMs / 1000} s per run)`;
+  return null;
+}
+
+function gib(bytes) {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+/**
+ * Warm-up and timed runs: three timed runs after a warm-up when they are cheap, one after a
+ * warm-up when they are not; the quick run skips the warm-up of runs over a second.
+ */
+export function repetitions(predictedMs, budget) {
+  if (predictedMs <= (budget.quick ? 1000 : 3000)) return { warmup: 1, repeats: 3 };
+  return { warmup: budget.quick ? 0 : 1, repeats: 1 };
+}
+
+/** The sgemm rate relative to the priors' machine (1 when unknown). */
+export function machineSpeed(sgemmGflops) {
+  return sgemmGflops ? sgemmGflops / PRIOR_SGEMM_GFLOPS : 1;
+}

@@ -1,0 +1,81 @@
+// The benchmark configurations, taken from the papers' and the reference repositories'
+// base models. B = 1, float32 throughout.
+
+export const LENGTHS = [1024, 4096, 16384, 65536];
+export const QUICK_LENGTHS = [1024, 4096];
+
+const H = 12;
+const D = 64;
+
+/**
+ * Reformer's bucket count for length L: max(64, √L), a power of two for the lengths here.
+ * Buckets then hold √L tokens on average, and the hashing cost, D·nBuckets/2 multiply-adds
+ * per token and round, grows like √L instead of like L (HF's suggestion, 2L/chunk, would
+ * make hashing cost more than the attention itself from 16k on). At 64k a second point uses
+ * L/128 = 512 buckets (two chunks per bucket) to show what more buckets cost.
+ */
+export function reformerBuckets(L) {
+  return Math.max(64, 2 ** Math.round(Math.log2(Math.sqrt(L))));
+}
+
+function dense(L) {
+  return { op: 'dense', variant: 'dense', label: 'full softmax', B: 1, H, D, L, config: {} };
+}
+
+/** Longformer-base: attention_window 512, i.e. 256 keys on each side, plus global tokens 0..n-1. */
+function local(L, nGlobal) {
+  return {
+    op: 'local', variant: `longformer-g${nGlobal}`, label: `window 256+256, ${nGlobal} global`,
+    B: 1, H, D, L, nGlobal, config: { window: [256, 256] },
+  };
+}
+
+/** Reformer (enwik8 / crime-and-punishment settings): chunk 64, one chunk looked back at. */
+function lsh(L, nHashes, nBuckets = reformerBuckets(L)) {
+  const family = `reformer-h${nHashes}`;
+  const extra = nBuckets === reformerBuckets(L) ? '' : `-b${nBuckets}`;
+  return {
+    op: 'lsh', variant: `${family}${extra}`, family, label: `${nHashes} hash${nHashes > 1 ? 'es' : ''}, ${nBuckets} buckets`,
+    B: 1, H, D, L,
+    config: { nHashes, nBuckets, chunkLength: 64, chunksBefore: 1, chunksAfter: 0, causal: false },
+  };
+}
+
+/** Reformer's axial encodings: 128×512 positions, weights [128,256] and [512,768]. */
+function axial(L) {
+  return {
+    op: 'axial', variant: 'axial-128x512', label: 'weights [128,256] + [512,768]',
+    B: 1, H: 1, D: 1024, L, weights: [[128, 256], [512, 768]], config: { length: L },
+  };
+}
+
+export const OPS = ['dense', 'local', 'lsh', 'axial'];
+export const QUICK_OPS = ['dense', 'local', 'lsh'];
+
+/** Every configuration of `ops` at `lengths`, shortest first (budget predictions use the shorter runs). */
+export function configurations({ ops = OPS, lengths = LENGTHS, quick = false } = {}) {
+  const out = [];
+  for (const L of [...lengths].sort((a, b) => a - b)) {
+    if (ops.includes('dense')) out.push(dense(L));
+    if (ops.includes('local')) for (const g of quick ? [1] : [1, 64]) out.push(local(L, g));
+    if (ops.includes('lsh')) {
+      for (const nh of quick ? [4] : [1, 2, 4, 8]) out.push(lsh(L, nh));
+      if (!quick && L >= 65536) for (const nh of [1, 2, 4, 8]) out.push(lsh(L, nh, L / 128));
+    }
+    if (ops.includes('axial') && L <= 128 * 512) out.push(axial(L));
+  }
+  return out;
+}
+
+/**
+ * The series a configuration's budget prediction extends: its variant, except for LSH
+ * bucket-count variants, which extend the same number of hashes at the shorter lengths.
+ */
+export function familyOf(cfg) {
+  return cfg.family ?? cfg.variant;
+}
+
+/** A short stable id: "lsh reformer-h4 L=16384". */
+export function configId(cfg) {
+  return `${cfg.op} ${cfg.variant} L=${cfg.L}`;
+}

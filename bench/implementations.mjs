@@ -1,0 +1,46 @@
+// The implementations a benchmark compares, each a command that runs one JOB.json in a
+// fresh process and prints one JSON line (the protocol of bench/peers/*).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const PYTHON = '/usr/bin/python3';
+// OpenBLAS reads these when it loads; set on this machine, they select slower kernels.
+const TORCH_ENV_FIX = ['env', '-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE'];
+
+/**
+ * id: the name in tables and plots; peer: false for this package; ops: what it can run;
+ * job: fields added to every job for it; peakIncludesInputs: its peakBytes counts the
+ * input tensors (tfjs reports tf.profile's live-tensor peak), which the harness subtracts.
+ */
+export const IMPLEMENTATIONS = [
+  { id: 'ours-cpu', peer: false, device: 'cpu', ops: ['dense', 'local', 'lsh', 'axial'],
+    command: ['node', '--expose-gc', 'bench/ours.mjs'], job: { device: 'cpu' } },
+  { id: 'ours-cuda', peer: false, device: 'cuda', ops: ['dense', 'local', 'lsh', 'axial'],
+    command: ['node', '--expose-gc', 'bench/ours.mjs'], job: { device: 'cuda' } },
+  { id: 'torch-cpu', peer: true, device: 'cpu', ops: ['dense', 'local', 'lsh'],
+    command: [...TORCH_ENV_FIX, PYTHON, 'bench/peers/torch_peer.py'], job: {} },
+  { id: 'tfjs-wasm', peer: true, device: 'cpu', ops: ['dense', 'local', 'lsh'],
+    command: ['node', 'bench/peers/tfjs_peer.mjs'], job: { backend: 'wasm' }, peakIncludesInputs: true },
+  { id: 'tfjs-cpu', peer: true, device: 'cpu', ops: ['dense', 'local', 'lsh'],
+    command: ['node', 'bench/peers/tfjs_peer.mjs'], job: { backend: 'cpu' }, peakIncludesInputs: true },
+  { id: 'plain-js', peer: true, device: 'cpu', ops: ['axial'],
+    command: ['node', '--expose-gc', 'bench/axial_js.mjs'], job: {} },
+];
+
+/** Whether Debian's python with torch is there (bench/peers/install-torch.sh installs it). */
+export function torchAvailable() {
+  if (!existsSync(PYTHON)) return false;
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
+  return r.status === 0;
+}
+
+/** Whether the tfjs packages resolve from the repository (they are devDependencies). */
+export function tfjsAvailable() {
+  try {
+    import.meta.resolve('@tensorflow/tfjs');
+    import.meta.resolve('@tensorflow/tfjs-backend-wasm');
+    return true;
+  } catch {
+    return false;
+  }
+}
