@@ -27,12 +27,16 @@ export const IMPLEMENTATIONS = [
     command: ['node', '--expose-gc', 'bench/axial_js.mjs'], job: {} },
 ];
 
+let torchFound;
+
 /** Whether Debian's python with torch is there (bench/peers/install-torch.sh installs it). */
 export function torchAvailable() {
-  if (!existsSync(PYTHON)) return false;
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
-  return r.status === 0;
+  torchFound ??= existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 }).status === 0;
+  return torchFound;
 }
+
+/** The PyTorch peer, which also measures the machine's sgemm rate. */
+export const TORCH = IMPLEMENTATIONS.find((i) => i.id === 'torch-cpu');
 
 /** Whether the tfjs packages resolve from the repository (they are devDependencies). */
 export function tfjsAvailable() {

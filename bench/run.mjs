@@ -15,7 +15,7 @@ import { MAX_RELATIVE_L2, relativeL2 } from './compare.mjs';
 import { LENGTHS, OPS, QUICK_LENGTHS, QUICK_OPS, configId, configurations, familyOf } from './configs.mjs';
 import { attendedFlops } from './flops.mjs';
 import { formatBytes, formatDuration, formatError, formatLength, formatMs, formatRatio } from './format.mjs';
-import { IMPLEMENTATIONS, tfjsAvailable, torchAvailable } from './implementations.mjs';
+import { IMPLEMENTATIONS, TORCH, tfjsAvailable, torchAvailable } from './implementations.mjs';
 import { writeInputs } from './inputs.mjs';
 import { addonBuild, describeMachine, measureSgemm } from './machine.mjs';
 import { writeReport } from './report.mjs';
@@ -165,10 +165,11 @@ async function main() {
   console.log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, commit ${machine.commit}`);
   for (const n of notes) console.log(`note: ${n}`);
 
-  const torch = impls.find((i) => i.id === 'torch-cpu');
+  // The sgemm probe runs whenever PyTorch is there, even if its peer is not compared.
+  const torch = torchAvailable();
   const sgemmSize = args.quick ? 2048 : 4096;
   const sgemm = torch
-    ? await measureSgemm(torch.command, SCRATCH, ROOT, sgemmSize)
+    ? await measureSgemm(TORCH.command, SCRATCH, ROOT, sgemmSize)
     : { gflops: null, reason: 'PyTorch is not installed, so the machine\'s sgemm rate is unknown' };
   console.log(sgemm.gflops
     ? `sgemm (${sgemm.n}³ float32, PyTorch, OpenBLAS ${sgemm.blasCore ?? sgemm.blas}): ${sgemm.gflops.toFixed(1)} GFLOP/s with ${sgemm.threads} thread(s)`
@@ -188,7 +189,7 @@ async function main() {
   }
   // The rate again at the end, the better of the two counting: other load on the machine
   // during one probe must not make our fraction of it look better.
-  const sgemmEnd = torch && !args.quick ? await measureSgemm(torch.command, SCRATCH, ROOT, sgemmSize) : null;
+  const sgemmEnd = torch && !args.quick ? await measureSgemm(TORCH.command, SCRATCH, ROOT, sgemmSize) : null;
   const rate = bestRate(sgemm, sgemmEnd);
   rmSync(SCRATCH, { recursive: true, force: true });
 
