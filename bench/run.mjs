@@ -4,7 +4,7 @@
 // (never side by side: the reference machine has 2 vCPUs), the peers on the same inputs as
 // this package, checks that their outputs agree with ours, and writes bench/results/.
 // bench/README.md explains every number.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,12 +18,15 @@ import { formatBytes, formatDuration, formatError, formatLength, formatMs, forma
 import { IMPLEMENTATIONS, TORCH, tfjsAvailable, torchAvailable } from './implementations.mjs';
 import { writeInputs } from './inputs.mjs';
 import { addonBuild, describeMachine, measureSgemm } from './machine.mjs';
+import { acquireRunLock } from './lock.mjs';
 import { writeReport } from './report.mjs';
 import { checkTargets } from './targets.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
-const SCRATCH = path.join(RESULTS, 'tmp');
+const SCRATCH_ROOT = path.join(RESULTS, 'tmp');
+// This run's inputs and outputs; removed at the end.
+const SCRATCH = path.join(SCRATCH_ROOT, `run-${process.pid}`);
 const WASM_HEAP_BYTES = 4 * 2 ** 30;
 
 /** The implementations this run measures; `notes` receives a line for each one left out. */
@@ -156,6 +159,9 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) return console.log(USAGE);
   if (!existsSync(path.join(ROOT, 'dist', 'esm', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  acquireRunLock(SCRATCH_ROOT);
+  // Holding the lock, no other run is alive: folders left by interrupted runs can go.
+  for (const entry of readdirSync(SCRATCH_ROOT)) if (entry.startsWith('run-')) rmSync(path.join(SCRATCH_ROOT, entry), { recursive: true, force: true });
   const started = Date.now();
   const notes = [];
   const machine = { ...describeMachine(ROOT), addon: addonBuild(ROOT) };
