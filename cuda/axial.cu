@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "kernels/axial.h"
 
 namespace sa {
@@ -33,8 +34,8 @@ void launchAxial(cudaStream_t stream, const AxialShape& s, const void* w0, const
   const int64_t total = int64_t(s.B) * s.L * (s.d0 + s.d1);
   const int threads = 256;
   const int blocks = int(std::min<int64_t>((total + threads - 1) / threads, 65535));
-  axialKernel<E><<<blocks, threads, 0, stream>>>(s, static_cast<const E*>(w0), static_cast<const E*>(w1), ids,
-                                                 static_cast<E*>(out), errorFlag);
+  cuda::launchKernel<axialKernel<E>>(blocks, threads, 0, stream,
+      s, static_cast<const E*>(w0), static_cast<const E*>(w1), ids, static_cast<E*>(out), errorFlag);
   SA_CUDA_CHECK_LAUNCH("axialPositionEncoding");
 }
 

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/dense_mma.h"
 #include "cuda/warp_softmax.cuh"
 #include "kernels/dense.h"
@@ -84,8 +85,8 @@ void launchDense(cudaStream_t stream, const DenseShape& s, const void* q, const 
   SA_CUDA_TRY(cudaFuncSetAttribute(denseKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
               "denseAttention");
   dim3 grid((s.Lq + kQueryTile - 1) / kQueryTile, s.B * s.H);
-  denseKernel<T><<<grid, kWarps * kWarp, shared, stream>>>(s, static_cast<const E*>(q), static_cast<const E*>(k),
-                                                          static_cast<const E*>(v), static_cast<E*>(out));
+  cuda::launchKernel<denseKernel<T>>(grid, kWarps * kWarp, shared, stream,
+      s, static_cast<const E*>(q), static_cast<const E*>(k), static_cast<const E*>(v), static_cast<E*>(out));
   SA_CUDA_CHECK_LAUNCH("denseAttention");
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/dense_mma.h"
 #include "cuda/mma.cuh"
 #include "cuda/mma_softmax.cuh"
@@ -157,14 +158,14 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
 template <DType T, int D>
 void launch(cudaStream_t stream, const DenseShape& s, const void* q, const void* k, const void* v, void* out) {
   using L = DenseMmaLayout<D>;
-  auto kernel = denseMmaKernel<T, D>;
+  constexpr auto kernel = denseMmaKernel<T, D>;
   SA_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(L::kSmemBytes)),
               "denseAttention");
   const int mBlocks = (s.Lq + L::kBlockM - 1) / L::kBlockM;
   const unsigned blocks = unsigned(int64_t(mBlocks) * s.B * s.H);
-  kernel<<<blocks, kThreads, L::kSmemBytes, stream>>>(s, mBlocks, static_cast<const uint16_t*>(q),
-                                                      static_cast<const uint16_t*>(k), static_cast<const uint16_t*>(v),
-                                                      static_cast<uint16_t*>(out));
+  cuda::launchKernel<kernel>(blocks, kThreads, L::kSmemBytes, stream, s, mBlocks, static_cast<const uint16_t*>(q),
+                             static_cast<const uint16_t*>(k), static_cast<const uint16_t*>(v),
+                             static_cast<uint16_t*>(out));
   SA_CUDA_CHECK_LAUNCH("denseAttention");
 }
 

@@ -14,6 +14,7 @@
 #include <cub/block/block_scan.cuh>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/local_band_mma.h"
 #include "cuda/warp_softmax.cuh"
 #include "kernels/half.h"
@@ -294,14 +295,15 @@ void launchLocal(cudaStream_t stream, const LocalShape& s, const LocalInputs<voi
     SA_CUDA_TRY(cudaFuncSetAttribute(bandKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bandShared)),
                 "localAttention");
     const int64_t tilesPerHead = (s.L + kQueryTile - 1) / kQueryTile;
-    bandKernel<T><<<unsigned(tilesPerHead * s.B * s.H), kBandWarps * kWarp, bandShared, stream>>>(
+    cuda::launchKernel<bandKernel<T>>(unsigned(tilesPerHead * s.B * s.H), kBandWarps * kWarp, bandShared, stream,
         s, typed<T>(in), mask, lists, static_cast<E*>(out));
     SA_CUDA_CHECK_LAUNCH("localAttention");
   }
   if (!mask) return;  // no global tokens
   const size_t globalShared = size_t(s.D + kGlobalWarps * (s.D + 2)) * sizeof(float);
   const int blocksPerHead = s.L < kGlobalBlocksPerHead ? s.L : kGlobalBlocksPerHead;  // B * H * L fits 32 bits
-  globalRowsKernel<T><<<unsigned(int64_t(blocksPerHead) * s.B * s.H), kGlobalWarps * kWarp, globalShared, stream>>>(
+  cuda::launchKernel<globalRowsKernel<T>>(unsigned(int64_t(blocksPerHead) * s.B * s.H), kGlobalWarps * kWarp,
+                                          globalShared, stream,
       s, typed<T>(in), mask, lists, blocksPerHead, static_cast<E*>(out));
   SA_CUDA_CHECK_LAUNCH("localAttention");
 }
@@ -320,7 +322,7 @@ void localAttentionCuda(cuda::Stream stream, const LocalShape& s, DType dtype, c
   auto st = static_cast<cudaStream_t>(stream);
   const GlobalLists lists = globalLists(s, workspace);
   if (attentionMask) {
-    globalListKernel<<<unsigned(s.B), kListThreads, 0, st>>>(s.L, attentionMask, lists, errorFlag);
+    cuda::launchKernel<globalListKernel>(unsigned(s.B), kListThreads, 0, st, s.L, attentionMask, lists, errorFlag);
     SA_CUDA_CHECK_LAUNCH("localAttention");
   }
   switch (dtype) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/local_band_mma.h"
 #include "cuda/mma.cuh"
 #include "cuda/mma_softmax.cuh"
@@ -232,14 +233,14 @@ template <DType T, int D>
 void launch(cudaStream_t stream, const LocalShape& s, const LocalInputs<void>& in, const int32_t* mask,
             const int32_t* globalTokens, const int32_t* globalCounts, void* out) {
   using Lay = BandMmaLayout<D>;
-  auto kernel = localBandMmaKernel<T, D>;
+  constexpr auto kernel = localBandMmaKernel<T, D>;
   SA_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Lay::kSmemBytes)),
               "localAttention");
   const int mBlocks = (s.L + Lay::kBlockM - 1) / Lay::kBlockM;
   const BandPointers p{static_cast<const uint16_t*>(in.q), static_cast<const uint16_t*>(in.k),
                        static_cast<const uint16_t*>(in.v), static_cast<uint16_t*>(out)};
-  kernel<<<unsigned(int64_t(mBlocks) * s.B * s.H), kThreads, Lay::kSmemBytes, stream>>>(s, mBlocks, p, mask,
-                                                                                          globalTokens, globalCounts);
+  cuda::launchKernel<kernel>(unsigned(int64_t(mBlocks) * s.B * s.H), kThreads, Lay::kSmemBytes, stream,
+      s, mBlocks, p, mask, globalTokens, globalCounts);
   SA_CUDA_CHECK_LAUNCH("localAttention");
 }
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/lsh_chunk_mma.h"
 #include "cuda/warp_softmax.cuh"
 #include "kernels/half.h"
@@ -230,21 +231,21 @@ void runAttention(cudaStream_t stream, int device, const LshAttentionShape& s, D
                                 keys, vData, sorted, paddingMask, outData, roundOut, roundLse});
   } else {
     float* keys = scratchFloats(device, heads * Lp * s.D, scratch);
-    normalizeKeysKernel<T><<<rowWarpBlocks(heads * Lp), kRowWarpsPerBlock * kWarp, 0, stream>>>(heads, s.L, Lp, s.D,
-                                                                                                qk, keys);
+    cuda::launchKernel<normalizeKeysKernel<T>>(rowWarpBlocks(heads * Lp), kRowWarpsPerBlock * kWarp, 0, stream,
+        heads, s.L, Lp, s.D, qk, keys);
     SA_CUDA_CHECK_LAUNCH("lshAttention");
     const ChunkParams params{s.H, s.L, Lp, s.D, geometry, s.causal, lsh::maskValues(T != DType::Float32), rounds};
     const size_t shared = size_t(kQueryTile + 2 * kKeyTile) * (s.D + 1) * sizeof(float) + 2 * kKeyTile * sizeof(int);
     SA_CUDA_TRY(cudaFuncSetAttribute(chunkKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
                 "lshAttention");
     const int64_t blocks = heads * geometry.nChunks * ((geometry.chunkLength + kQueryTile - 1) / kQueryTile);
-    chunkKernel<T><<<unsigned(blocks), kWarps * kWarp, shared, stream>>>(
+    cuda::launchKernel<chunkKernel<T>>(unsigned(blocks), kWarps * kWarp, shared, stream,
         params, qk, keys, static_cast<const E*>(vData), sorted, paddingMask, static_cast<E*>(outData), roundOut,
         roundLse);
     SA_CUDA_CHECK_LAUNCH("lshAttention");
   }
   if (rounds == 1) return;
-  combineRoundsKernel<T><<<rowWarpBlocks(heads * s.L), kRowWarpsPerBlock * kWarp, 0, stream>>>(
+  cuda::launchKernel<combineRoundsKernel<T>>(rowWarpBlocks(heads * s.L), kRowWarpsPerBlock * kWarp, 0, stream,
       heads, s.L, s.D, rounds, roundOut, roundLse, static_cast<E*>(outData));
   SA_CUDA_CHECK_LAUNCH("lshAttention");
 }

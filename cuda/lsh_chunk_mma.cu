@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "cuda/lsh_chunk_mma.h"
 #include "cuda/mma.cuh"
 #include "cuda/mma_softmax.cuh"
@@ -216,14 +217,14 @@ __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a,
 template <DType T, int D>
 void launch(cudaStream_t stream, const LshChunkMmaArgs& a) {
   using Lay = ChunkLayout<D>;
-  auto kernel = lshChunkMmaKernel<T, D>;
+  constexpr auto kernel = lshChunkMmaKernel<T, D>;
   SA_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Lay::kSmemBytes)),
               "lshAttention");
   const int tilesPerChunk = (a.geometry.chunkLength + kBlockM - 1) / kBlockM;
   const ChunkPointers p{static_cast<const uint16_t*>(a.qk), static_cast<const uint16_t*>(a.keys),
                         static_cast<const uint16_t*>(a.v), static_cast<uint16_t*>(a.out)};
-  kernel<<<unsigned(a.heads * a.geometry.nChunks * tilesPerChunk), kThreads, Lay::kSmemBytes, stream>>>(a, p,
-                                                                                                       tilesPerChunk);
+  cuda::launchKernel<kernel>(unsigned(a.heads * a.geometry.nChunks * tilesPerChunk), kThreads, Lay::kSmemBytes, stream,
+      a, p, tilesPerChunk);
   SA_CUDA_CHECK_LAUNCH("lshAttention");
 }
 
@@ -246,9 +247,11 @@ void lshNormalizeKeysMma(cudaStream_t stream, DType dtype, int64_t heads, int L,
   auto src = static_cast<const uint16_t*>(qk);
   auto dst = static_cast<uint16_t*>(keys);
   if (dtype == DType::Float16)
-    normalizeKeysInDtypeKernel<DType::Float16><<<blocks, kNormWarps * 32, 0, stream>>>(heads, L, Lp, D, src, dst);
+    cuda::launchKernel<normalizeKeysInDtypeKernel<DType::Float16>>(blocks, kNormWarps * 32, 0, stream,
+        heads, L, Lp, D, src, dst);
   else
-    normalizeKeysInDtypeKernel<DType::BFloat16><<<blocks, kNormWarps * 32, 0, stream>>>(heads, L, Lp, D, src, dst);
+    cuda::launchKernel<normalizeKeysInDtypeKernel<DType::BFloat16>>(blocks, kNormWarps * 32, 0, stream,
+        heads, L, Lp, D, src, dst);
   SA_CUDA_CHECK_LAUNCH("lshAttention");
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "kernels/half.h"
 #include "kernels/lsh.h"
 
@@ -114,7 +115,7 @@ const int32_t* anyPaddingFlag(cudaStream_t stream, int device, const int32_t* pa
   if (n == 0) return flag;
   const int threads = 256;
   const int blocks = int(std::min<int64_t>((n + threads - 1) / threads, 1024));
-  anyPaddingKernel<<<blocks, threads, 0, stream>>>(paddingMask, n, flag);
+  cuda::launchKernel<anyPaddingKernel>(blocks, threads, 0, stream, paddingMask, n, flag);
   SA_CUDA_CHECK_LAUNCH("lshHash");
   return flag;
 }
@@ -126,7 +127,7 @@ void launchHash(cudaStream_t stream, const LshHashShape& s, const void* qk, cons
   SA_CUDA_TRY(cudaFuncSetAttribute(hashKernel<T, R>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
               "lshHash");
   const int64_t blocks = int64_t(s.B) * s.H * ((s.Lp + kTokenTile - 1) / kTokenTile);
-  hashKernel<T, R><<<unsigned(blocks), kWarps * kWarp, shared, stream>>>(
+  cuda::launchKernel<hashKernel<T, R>>(unsigned(blocks), kWarps * kWarp, shared, stream,
       s, static_cast<const typename Storage<T>::type*>(qk), static_cast<const typename Storage<R>::type*>(rotations),
       paddingMask, flag, buckets);
   SA_CUDA_CHECK_LAUNCH("lshHash");

@@ -10,6 +10,7 @@
 #include <cub/device/device_radix_sort.cuh>
 
 #include "cuda/check.h"
+#include "cuda/launch.cuh"
 #include "kernels/lsh.h"
 
 namespace sa {
@@ -61,7 +62,8 @@ void packedSort(cudaStream_t stream, int device, int64_t total, int n, int keyBi
   auto* keys = static_cast<Packed*>(scratchBytes(device, size_t(total) * sizeof(Packed), scratch));
   auto* sortedKeys = static_cast<Packed*>(scratchBytes(device, size_t(total) * sizeof(Packed), scratch));
   auto* positions = static_cast<int32_t*>(scratchBytes(device, size_t(total) * sizeof(int32_t), scratch));
-  packKeysKernel<Packed><<<gridFor(total), kThreads, 0, stream>>>(total, n, keyBits, buckets, keys, positions);
+  cuda::launchKernel<packKeysKernel<Packed>>(gridFor(total), kThreads, 0, stream,
+      total, n, keyBits, buckets, keys, positions);
   SA_CUDA_CHECK_LAUNCH("sortByBucket");
   size_t tempBytes = 0;
   SA_CUDA_TRY(cub::DeviceRadixSort::SortPairs(nullptr, tempBytes, keys, sortedKeys, positions, sortedIndex, int(total),
@@ -87,7 +89,7 @@ void sortByBucketCuda(cuda::Stream stream, int device, int rows, int n, int keyB
     packedSort<uint64_t>(st, device, total, n, keyBits, endBit, buckets, sortedIndex, scratch);
   }
   if (!undoIndex) return;
-  invertKernel<<<gridFor(total), kThreads, 0, st>>>(total, n, sortedIndex, undoIndex);
+  cuda::launchKernel<invertKernel>(gridFor(total), kThreads, 0, st, total, n, sortedIndex, undoIndex);
   SA_CUDA_CHECK_LAUNCH("sortByBucket");
 }
 
