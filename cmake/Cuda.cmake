@@ -1,7 +1,15 @@
 # CUDA is built whenever a CUDA compiler is found, unless SPARSE_ATTENTION_NO_CUDA=1.
 # A compile error in cuda/ fails the build; a missing compiler prints one line.
 set(SA_WITH_CUDA OFF)
-if("$ENV{SPARSE_ATTENTION_NO_CUDA}" STREQUAL "1")
+option(SA_CUDA_EMULATION "Compile cuda/ as C++ against the emulated device of cuda/emulator/ (test builds)" OFF)
+if(SA_CUDA_EMULATION)
+  # The toolkit's headers only (cuda_runtime_api.h, cuda_fp16.h, cuda_bf16.h work in host code);
+  # no CUDA compiler or library is used.
+  find_package(CUDAToolkit REQUIRED)
+  find_package(Boost 1.74 REQUIRED COMPONENTS context)
+  set(SA_WITH_CUDA ON)
+  message(STATUS "sparse-attention: CUDA kernels on the emulated device (test build)")
+elseif("$ENV{SPARSE_ATTENTION_NO_CUDA}" STREQUAL "1")
   message(STATUS "sparse-attention: SPARSE_ATTENTION_NO_CUDA=1, building the CPU part only")
 else()
   include(CheckLanguage)

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/check.h"
+#include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/dense_mma.h"
 #include "cuda/warp_softmax.cuh"
@@ -22,7 +23,7 @@ constexpr int kKeyTile = kWarp;
 template <DType T>
 __global__ void denseKernel(DenseShape s, const typename Storage<T>::type* q, const typename Storage<T>::type* k,
                             const typename Storage<T>::type* v, typename Storage<T>::type* out) {
-  extern __shared__ float smem[];
+  SA_DYNAMIC_SHARED(float, smem);
   const int D = s.D, ld = D + 1;  // +1 spreads rows over banks
   float* qs = smem;
   float* ks = qs + kQueryTile * ld;

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "cuda/check.h"
+#include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/dense_mma.h"
 #include "cuda/mma.cuh"
@@ -83,7 +84,7 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
 #if __CUDA_ARCH__ >= 800  // cp.async and bfloat16 mma.sync; older devices never launch it
   using L = DenseMmaLayout<D>;
   constexpr int kBlockM = L::kBlockM, kBlockN = L::kBlockN, kMTiles = L::kMTiles;
-  extern __shared__ uint4 smemChunks[];
+  SA_DYNAMIC_SHARED(uint4, smemChunks);
   uint16_t* qs = reinterpret_cast<uint16_t*>(smemChunks);
   uint16_t* ks = qs + L::kQTile;
   uint16_t* vs = ks + 2 * L::kStage;

@@ -14,6 +14,7 @@
 #include <cub/block/block_scan.cuh>
 
 #include "cuda/check.h"
+#include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/local_band_mma.h"
 #include "cuda/warp_softmax.cuh"
@@ -97,7 +98,7 @@ template <DType T>
 __global__ void __launch_bounds__(kBandWarps * kWarp)
     bandKernel(LocalShape s, Projections<T> in, const int32_t* mask, GlobalLists lists,
                typename Storage<T>::type* out) {
-  extern __shared__ float smem[];
+  SA_DYNAMIC_SHARED(float, smem);
   const int D = s.D, ld = D + 1;  // +1 spreads rows over banks
   float* qs = smem;
   float* ks = qs + kQueryTile * ld;
@@ -221,7 +222,7 @@ template <DType T>
 __global__ void __launch_bounds__(kGlobalWarps * kWarp)
     globalRowsKernel(LocalShape s, Projections<T> in, const int32_t* mask, GlobalLists lists, int blocksPerHead,
                      typename Storage<T>::type* out) {
-  extern __shared__ float smem[];
+  SA_DYNAMIC_SHARED(float, smem);
   const int D = s.D, stride = D + 2;
   float* query = smem;
   float* partials = query + D;

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "cuda/check.h"
+#include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/local_band_mma.h"
 #include "cuda/mma.cuh"
@@ -120,7 +121,7 @@ __global__ void __launch_bounds__(kThreads)
 #if __CUDA_ARCH__ >= 800  // cp.async and bfloat16 mma.sync; older devices never launch it
   using Lay = BandMmaLayout<D>;
   constexpr int kBlockM = Lay::kBlockM, kBlockN = Lay::kBlockN, kMTiles = Lay::kMTiles;
-  extern __shared__ uint4 smemChunks[];
+  SA_DYNAMIC_SHARED(uint4, smemChunks);
   uint16_t* qs = reinterpret_cast<uint16_t*>(smemChunks);
   uint16_t* ks = qs + Lay::kQTile;
   uint16_t* vs = ks + 2 * Lay::kStage;

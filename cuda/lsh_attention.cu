@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "cuda/check.h"
+#include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/lsh_chunk_mma.h"
 #include "cuda/warp_softmax.cuh"
@@ -70,7 +71,7 @@ template <DType T>
 __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, const float* keys,
                             const typename Storage<T>::type* v, const int32_t* sorted, const int32_t* paddingMask,
                             typename Storage<T>::type* out, float* roundOut, float* roundLse) {
-  extern __shared__ float smem[];
+  SA_DYNAMIC_SHARED(float, smem);
   __shared__ lsh::SlotToken queryTokens[kQueryTile];
   const int D = p.D, ld = D + 1;
   float* qs = smem;

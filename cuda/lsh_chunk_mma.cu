@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "cuda/check.h"
+#include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/lsh_chunk_mma.h"
 #include "cuda/mma.cuh"
@@ -106,7 +107,7 @@ template <DType T, int D>
 __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a, ChunkPointers p, int tilesPerChunk) {
 #if __CUDA_ARCH__ >= 800  // cp.async and bfloat16 mma.sync; older devices never launch it
   using Lay = ChunkLayout<D>;
-  extern __shared__ uint4 smemChunks[];
+  SA_DYNAMIC_SHARED(uint4, smemChunks);
   uint16_t* qs = reinterpret_cast<uint16_t*>(smemChunks);
   uint16_t* ks = qs + Lay::kQTile;
   uint16_t* vs = ks + 2 * Lay::kStage;

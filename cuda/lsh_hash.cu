@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "cuda/check.h"
+#include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "kernels/half.h"
 #include "kernels/lsh.h"
@@ -44,7 +45,7 @@ template <DType T, DType R>
 __global__ void hashKernel(LshHashShape s, const typename Storage<T>::type* qk,
                            const typename Storage<R>::type* rotations, const int32_t* paddingMask,
                            const int32_t* anyPaddingFlag, int32_t* buckets) {
-  extern __shared__ float smem[];
+  SA_DYNAMIC_SHARED(float, smem);
   const int D = s.D;
   float* tokens = smem;
   float* columns = tokens + kTokenTile * D;

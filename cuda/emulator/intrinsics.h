@@ -1,0 +1,208 @@
+// CUDA's device built-ins for the emulated device: the block barrier and its reductions, warp
+// shuffles and votes as real rendezvous of the lanes in their mask, atomics, and the math
+// and bit-cast functions the kernels use. Atomics need no locking: the threads of the device
+// run one at a time and a thread is never interrupted between two synchronisation points.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "cuda/emulator/block.h"
+#include "cuda/emulator/thread.h"
+
+// ---- Barriers ----------------------------------------------------------------------------
+
+inline void __syncthreads() { ::sa::emu::blockBarrier(0, "__syncthreads"); }
+inline int __syncthreads_count(int predicate) { return ::sa::emu::blockBarrier(predicate, "__syncthreads_count"); }
+inline int __syncthreads_or(int predicate) { return ::sa::emu::blockBarrier(predicate, "__syncthreads_or") > 0; }
+inline int __syncthreads_and(int predicate) {
+  return ::sa::emu::blockBarrier(predicate, "__syncthreads_and") == ::sa::emu::blockThreads();
+}
+
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+  ::sa::emu::warpSync(mask, "__syncwarp", nullptr, [](void* const*) {});
+}
+
+// ---- Shuffles and votes ------------------------------------------------------------------
+
+namespace sa::emu {
+
+// Lane `lane` of a shuffle of `width` lanes reads the value of lane `source` of its segment;
+// a source outside the segment or outside the mask reads the lane's own value (as the PTX
+// shfl instruction defines for an out-of-range lane; an inactive source is undefined on a GPU
+// and is reported here).
+template <typename T>
+T shuffle(unsigned mask, T value, const char* op, int width, int (*sourceOf)(int lane, int arg, int width), int arg) {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "shuffles move 32- or 64-bit values");
+  if (width < 1 || width > kWarpSize || (width & (width - 1)))
+    fail(std::string(op) + ": width must be a power of two from 1 to 32");
+  struct Slot {
+    T in, out;
+    int arg;
+  } slot{value, value, arg};
+  warpSync(mask, op, &slot, [mask, op, width, sourceOf](void* const* slots) {
+    T in[kWarpSize];
+    for (int l = 0; l < kWarpSize; ++l)
+      if (slots[l]) in[l] = static_cast<Slot*>(slots[l])->in;
+    for (int l = 0; l < kWarpSize; ++l) {
+      if (!slots[l]) continue;
+      auto* s = static_cast<Slot*>(slots[l]);
+      const int source = sourceOf(l, s->arg, width);
+      if (source < 0) continue;  // keeps its own value
+      if (!(mask >> source & 1u)) fail(std::string(op) + ": reads a lane that is not in the mask");
+      s->out = in[source];
+    }
+  });
+  return slot.out;
+}
+
+inline int shflIndexSource(int lane, int src, int width) {
+  const int base = lane & ~(width - 1);
+  return base + (src & (width - 1));
+}
+inline int shflXorSource(int lane, int laneMask, int width) {
+  const int base = lane & ~(width - 1), source = lane ^ laneMask;
+  return (source & ~(width - 1)) == base ? source : -1;
+}
+inline int shflUpSource(int lane, int delta, int width) {
+  const int base = lane & ~(width - 1);
+  return lane - delta >= base ? lane - delta : -1;
+}
+inline int shflDownSource(int lane, int delta, int width) {
+  const int base = lane & ~(width - 1);
+  return lane + delta < base + width ? lane + delta : -1;
+}
+
+inline unsigned ballot(unsigned mask, int predicate, const char* op) {
+  struct Slot {
+    int in;
+    unsigned out;
+  } slot{predicate != 0, 0};
+  warpSync(mask, op, &slot, [](void* const* slots) {
+    unsigned bits = 0;
+    for (int l = 0; l < kWarpSize; ++l)
+      if (slots[l] && static_cast<Slot*>(slots[l])->in) bits |= 1u << l;
+    for (int l = 0; l < kWarpSize; ++l)
+      if (slots[l]) static_cast<Slot*>(slots[l])->out = bits;
+  });
+  return slot.out;
+}
+
+}  // namespace sa::emu
+
+template <typename T>
+T __shfl_sync(unsigned mask, T value, int srcLane, int width = 32) {
+  return ::sa::emu::shuffle(mask, value, "__shfl_sync", width, ::sa::emu::shflIndexSource, srcLane);
+}
+template <typename T>
+T __shfl_xor_sync(unsigned mask, T value, int laneMask, int width = 32) {
+  return ::sa::emu::shuffle(mask, value, "__shfl_xor_sync", width, ::sa::emu::shflXorSource, laneMask);
+}
+template <typename T>
+T __shfl_up_sync(unsigned mask, T value, unsigned delta, int width = 32) {
+  return ::sa::emu::shuffle(mask, value, "__shfl_up_sync", width, ::sa::emu::shflUpSource, int(delta));
+}
+template <typename T>
+T __shfl_down_sync(unsigned mask, T value, unsigned delta, int width = 32) {
+  return ::sa::emu::shuffle(mask, value, "__shfl_down_sync", width, ::sa::emu::shflDownSource, int(delta));
+}
+inline unsigned __ballot_sync(unsigned mask, int predicate) {
+  return ::sa::emu::ballot(mask, predicate, "__ballot_sync") & mask;
+}
+inline int __any_sync(unsigned mask, int predicate) { return ::sa::emu::ballot(mask, predicate, "__any_sync") != 0; }
+inline int __all_sync(unsigned mask, int predicate) {
+  return (::sa::emu::ballot(mask, predicate, "__all_sync") & mask) == mask;
+}
+
+// ---- Atomics (global and shared memory alike) -----------------------------------------------
+
+template <typename T>
+T atomicExch(T* address, T value) {
+  T old = *address;
+  *address = value;
+  return old;
+}
+template <typename T>
+T atomicAdd(T* address, T value) {
+  T old = *address;
+  *address = old + value;
+  return old;
+}
+template <typename T>
+T atomicSub(T* address, T value) {
+  T old = *address;
+  *address = old - value;
+  return old;
+}
+template <typename T>
+T atomicMax(T* address, T value) {
+  T old = *address;
+  *address = std::max(old, value);
+  return old;
+}
+template <typename T>
+T atomicMin(T* address, T value) {
+  T old = *address;
+  *address = std::min(old, value);
+  return old;
+}
+template <typename T>
+T atomicOr(T* address, T value) {
+  T old = *address;
+  *address = old | value;
+  return old;
+}
+template <typename T>
+T atomicAnd(T* address, T value) {
+  T old = *address;
+  *address = old & value;
+  return old;
+}
+template <typename T>
+T atomicCAS(T* address, T compare, T value) {
+  T old = *address;
+  if (old == compare) *address = value;
+  return old;
+}
+
+// ---- Math and bit casts ----------------------------------------------------------------------
+
+// CUDA's min and max are overloaded for every arithmetic type pair the kernels mix.
+template <typename A, typename B>
+inline std::common_type_t<A, B> min(A a, B b) {
+  using C = std::common_type_t<A, B>;
+  return C(a) < C(b) ? C(a) : C(b);
+}
+template <typename A, typename B>
+inline std::common_type_t<A, B> max(A a, B b) {
+  using C = std::common_type_t<A, B>;
+  return C(a) < C(b) ? C(b) : C(a);
+}
+
+inline float __uint_as_float(unsigned u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline unsigned __float_as_uint(float f) {
+  unsigned u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float __int_as_float(int i) { return __uint_as_float(unsigned(i)); }
+inline int __float_as_int(float f) { return int(__float_as_uint(f)); }
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+inline float __expf(float x) { return std::exp(x); }
+inline float __logf(float x) { return std::log(x); }
+inline float __fdividef(float a, float b) { return a / b; }
+inline float __saturatef(float x) { return x != x ? 0.0f : std::min(1.0f, std::max(0.0f, x)); }
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline int __clz(unsigned x) { return x ? __builtin_clz(x) : 32; }
+inline int __ffs(unsigned x) { return __builtin_ffs(int(x)); }
+template <typename T>
+inline T __ldg(const T* p) {
+  return *p;
+}
