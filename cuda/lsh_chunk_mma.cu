@@ -14,6 +14,7 @@
 #include "cuda/mma.cuh"
 #include "cuda/mma_softmax.cuh"
 #include "cuda/mma_tile.cuh"
+#include "cuda/ptx.cuh"
 #include "kernels/half.h"
 
 namespace sa {
@@ -104,7 +105,7 @@ struct ChunkPointers {
 // Grid: one block per (query tile, chunk, batch x head), tilesPerChunk = ceil(chunkLength / 64).
 template <DType T, int D>
 __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a, ChunkPointers p, int tilesPerChunk) {
-#if __CUDA_ARCH__ >= 800  // cp.async and bfloat16 mma.sync; older devices never launch it
+#if SA_CUDA_SM80_CODE  // cp.async and bfloat16 mma.sync; older devices never launch it
   using Lay = ChunkLayout<D>;
   extern __shared__ uint4 smemChunks[];
   uint16_t* qs = reinterpret_cast<uint16_t*>(smemChunks);
