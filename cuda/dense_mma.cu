@@ -16,6 +16,7 @@
 #include "cuda/mma.cuh"
 #include "cuda/mma_softmax.cuh"
 #include "cuda/mma_tile.cuh"
+#include "cuda/ptx.cuh"
 
 namespace sa {
 
@@ -81,7 +82,7 @@ template <DType T, int D>
 __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBlocks, const uint16_t* __restrict__ q,
                                                            const uint16_t* __restrict__ k,
                                                            const uint16_t* __restrict__ v, uint16_t* __restrict__ out) {
-#if __CUDA_ARCH__ >= 800  // cp.async and bfloat16 mma.sync; older devices never launch it
+#if SA_CUDA_SM80_CODE  // cp.async and bfloat16 mma.sync; older devices never launch it
   using L = DenseMmaLayout<D>;
   constexpr int kBlockM = L::kBlockM, kBlockN = L::kBlockN, kMTiles = L::kMTiles;
   SA_DYNAMIC_SHARED(uint4, smemChunks);

@@ -16,6 +16,7 @@
 #include "cuda/mma.cuh"
 #include "cuda/mma_softmax.cuh"
 #include "cuda/mma_tile.cuh"
+#include "cuda/ptx.cuh"
 #include "kernels/local_logic.h"
 
 namespace sa {
@@ -118,7 +119,7 @@ template <DType T, int D>
 __global__ void __launch_bounds__(kThreads)
     localBandMmaKernel(LocalShape s, int mBlocks, BandPointers p, const int32_t* __restrict__ mask,
                        const int32_t* __restrict__ globalTokens, const int32_t* __restrict__ globalCounts) {
-#if __CUDA_ARCH__ >= 800  // cp.async and bfloat16 mma.sync; older devices never launch it
+#if SA_CUDA_SM80_CODE  // cp.async and bfloat16 mma.sync; older devices never launch it
   using Lay = BandMmaLayout<D>;
   constexpr int kBlockM = Lay::kBlockM, kBlockN = Lay::kBlockN, kMTiles = Lay::kMTiles;
   SA_DYNAMIC_SHARED(uint4, smemChunks);

@@ -15,6 +15,7 @@
 #include "cuda/mma.cuh"
 #include "cuda/mma_softmax.cuh"
 #include "cuda/mma_tile.cuh"
+#include "cuda/ptx.cuh"
 #include "kernels/half.h"
 
 namespace sa {
@@ -105,7 +106,7 @@ struct ChunkPointers {
 // Grid: one block per (query tile, chunk, batch x head), tilesPerChunk = ceil(chunkLength / 64).
 template <DType T, int D>
 __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a, ChunkPointers p, int tilesPerChunk) {
-#if __CUDA_ARCH__ >= 800  // cp.async and bfloat16 mma.sync; older devices never launch it
+#if SA_CUDA_SM80_CODE  // cp.async and bfloat16 mma.sync; older devices never launch it
   using Lay = ChunkLayout<D>;
   SA_DYNAMIC_SHARED(uint4, smemChunks);
   uint16_t* qs = reinterpret_cast<uint16_t*>(smemChunks);

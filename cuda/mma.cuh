@@ -15,6 +15,7 @@
 
 #include <cstdint>
 
+#include "cuda/ptx.cuh"
 #include "kernels/common.h"
 
 namespace sa::cuda::mma {
@@ -49,21 +50,16 @@ struct PaddedTile {
   __host__ __device__ __forceinline__ static int offset(int row, int chunk) { return row * kStride + chunk * kChunk; }
 };
 
-__device__ __forceinline__ uint32_t sharedAddress(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
 // 16 bytes global -> shared without a register round trip; zero-fills when !valid (rows past
 // the end of a sequence must be zero, not stale: a 0 probability times a NaN is still NaN).
 __device__ __forceinline__ void copyAsync16(void* smem, const void* gmem, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sharedAddress(smem)), "l"(gmem),
-               "r"(valid ? 16 : 0));
+  ptx::cpAsync16(smem, gmem, valid ? 16 : 0);
 }
-__device__ __forceinline__ void copyAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void copyAsyncCommit() { ptx::cpAsyncCommit(); }
 // Waits until at most `Pending` committed groups of this thread are still in flight.
 template <int Pending>
 __device__ __forceinline__ void copyAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending));
+  ptx::cpAsyncWait<Pending>();
 }
 
 // Copies rows [0, rows) of a [rows, W] row-major global tile into a padded shared tile with
@@ -82,17 +78,9 @@ __device__ __forceinline__ void loadTileAsync(uint16_t* smem, const uint16_t* gm
 
 // Four 8x8 matrices of 16-bit values; lane l supplies the address of row l % 8 of matrix l / 8
 // and receives, in register i, row g and columns 2t..2t+1 of matrix i.
-__device__ __forceinline__ void ldmatrixX4(uint32_t (&r)[4], const void* smem) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(sharedAddress(smem)));
-}
+__device__ __forceinline__ void ldmatrixX4(uint32_t (&r)[4], const void* smem) { ptx::ldmatrixX4(r, smem); }
 // Same, transposed: register i receives rows 2t..2t+1 and column g of matrix i.
-__device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const void* smem) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(sharedAddress(smem)));
-}
+__device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const void* smem) { ptx::ldmatrixX4Trans(r, smem); }
 
 // Lane's ldmatrix address inside a padded tile for a 16x16 block at (row0, chunk0), as
 // A fragment (a0..a3) or, on a [n][k] tile (keys by row), as B fragments of two n8 tiles.
@@ -128,20 +116,12 @@ __device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], 
 template <>
 __device__ __forceinline__ void mma16816<DType::Float16>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
                                                          uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  ptx::mmaM16N8K16F16(d, a, b0, b1);
 }
 template <>
 __device__ __forceinline__ void mma16816<DType::BFloat16>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
                                                           uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  ptx::mmaM16N8K16Bf16(d, a, b0, b1);
 }
 
 // The A fragment of P (16 rows x 16 keys) for P·V from the float C fragments of two adjacent

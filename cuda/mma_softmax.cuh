@@ -9,17 +9,15 @@
 
 #include <cuda_runtime.h>
 
+#include "cuda/ptx.cuh"
+
 namespace sa::cuda::mma {
 
 constexpr float kLog2e = 1.4426950408889634f;
 
 // 2^x with flush to zero, no special-casing of large negative inputs (exp2f adds a compare and
 // two multiplies per call for results below 2^-126, which are 0 to a softmax anyway).
-__device__ __forceinline__ float fastExp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
+__device__ __forceinline__ float fastExp2(float x) { return ptx::ex2Approx(x); }
 
 __device__ __forceinline__ float quadMax(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
