@@ -222,7 +222,9 @@ __global__ void __launch_bounds__(kThreads)
     for (int h = 0; h < 2; ++h) {
       const int r = warpRow0 + 16 * m + lane / 4 + 8 * h;
       const bool local = r < validRows && roleOfRow(r) == TokenRole::Local;
-      rowScale[m][h] = local ? softmax.inverseSum(m, h) : 0.0f;  // padding rows are zero
+      // Every lane of the warp takes part in the quad sum's shuffles, whatever its row.
+      const float inverse = softmax.inverseSum(m, h);
+      rowScale[m][h] = local ? inverse : 0.0f;  // padding rows are zero
     }
   uint16_t* out = p.out + head + int64_t(i0) * D;
   storeRows<T, D>(qs, o, rowScale, warpRow0, lane, [&](int r) {

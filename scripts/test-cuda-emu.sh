@@ -34,7 +34,7 @@ npx cmake-js compile -O build-emu -B RelWithDebInfo --CDSA_CUDA_EMULATION=ON --C
 addon="$root/build-emu/RelWithDebInfo/sparse_attention.node"
 built=$(date +%s)
 
-node scripts/emulator-selftest.mjs "$root/build-emu/RelWithDebInfo/emulator_selftest"
+node scripts/emulator-selftest.mjs "$root/build-emu/emulator_selftest"
 
 logs="$root/build-emu/logs"
 coverage="$root/build-emu/launches"
@@ -56,7 +56,7 @@ if grep -q "no CUDA device" "$logs/vitest.out"; then
   status=1
 fi
 if [ $# = 0 ]; then
-  node bench/gpu/parity.mjs --device cuda --out "$root/build-emu/parity.json" 2>&1 | tee "$logs/parity.out"
+  node bench/gpu/parity.mjs --device cuda --small --out "$root/build-emu/parity.json" 2>&1 | tee "$logs/parity.out"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi
 set -e

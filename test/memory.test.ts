@@ -6,7 +6,7 @@ import {
   axialPositionEncoding, denseAttention, emptyCache, localAttention, lshAttention, lshHash, memoryStats, sortByBucket, Tensor,
   toBFloat16, toFloat16, type Device,
 } from '../lib/index.js';
-import { forEachDevice, hasCuda } from './helpers/devices.js';
+import { forEachDevice, hasCuda, iterationsOn } from './helpers/devices.js';
 import { sanitized } from './helpers/env.js';
 import { Rand } from './helpers/fuzz.js';
 import { settleGarbage } from './helpers/memory.js';
@@ -140,10 +140,11 @@ describe('memory', () => {
   });
 
   forEachDevice((device) => {
-    const CALLS = 5000;
+    const CALLS = iterationsOn(device, 5000, 300);
     it(`RSS and device memory stay flat (within 5 %) over ${CALLS.toLocaleString('en')} mixed calls`, async () => {
       const r = new Rand(0x3e3);
-      for (let i = 0; i < (sanitized ? 500 : 2000); i++) await mixedCall(r, device, i % 10 === 0); // allocator and JIT warm-up
+      const warmUp = iterationsOn(device, sanitized ? 500 : 2000, 100);
+      for (let i = 0; i < warmUp; i++) await mixedCall(r, device, i % 10 === 0); // allocator and JIT warm-up
       await settleGarbage();
       const rssBefore = process.memoryUsage().rss, statsBefore = memoryStats();
       const start = performance.now();

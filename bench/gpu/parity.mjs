@@ -6,7 +6,9 @@
 // Before each device op a NaN-filled block of the output's size is left in the device pool,
 // so that an element the kernel never writes shows up as NaN.
 //
-//   node bench/gpu/parity.mjs [--device cuda] [--out parity.json]
+//   node bench/gpu/parity.mjs [--device cuda] [--out parity.json] [--small]
+// --small shortens the random cases (the same shapes of heads, windows, masks and dtypes at
+// L <= 320), for the emulated CUDA device of `npm run test:cuda-emu`.
 // With --device cpu it is a dry run of the script itself (random cases then compare CPU with
 // CPU; the fixtures still check the CPU kernels). Prints one line per check and
 // 'parity: N passed, M failed'; exits 1 on any failure.
@@ -16,7 +18,7 @@ import {
   relativeError, valuesOf,
 } from './common.mjs';
 
-const args = parseArgs(process.argv.slice(2), { device: 'cuda', out: '' });
+const args = parseArgs(process.argv.slice(2), { device: 'cuda', out: '', small: false });
 const device = args.device;
 const { api } = await loadPackage();
 const ops = availableOps(api);
@@ -173,12 +175,26 @@ for (const fx of fixtures) {
 // ---------------------------------------------------------------------------------------------
 // Random cases against the CPU
 
-const DENSE = [
+const SMALL_L = 320;
+/** With --small: at most one head per batch row and L <= 320, masks cut to the new length. */
+function sized(cases) {
+  if (!args.small) return cases;
+  return cases.map((c) => {
+    const s = { ...c, H: 1 };
+    for (const key of ['L', 'Lq', 'Lk']) if (s[key] !== undefined) s[key] = Math.min(s[key], SMALL_L);
+    if (s.globals) s.globals = s.globals.filter((g) => g < s.L).slice(0, 8);
+    if (s.padFrom) s.padFrom = s.padFrom.map((p) => Math.min(p, s.L - 10 * (s.B > 1 ? 1 : 0)));
+    if (typeof s.chunkLength === 'number') s.chunkLength = Math.min(s.chunkLength, 64);
+    return s;
+  });
+}
+
+const DENSE = sized([
   { B: 2, H: 3, Lq: 300, Lk: 300, D: 64, causal: false }, { B: 1, H: 2, Lq: 513, Lk: 513, D: 128, causal: true },
   { B: 1, H: 2, Lq: 77, Lk: 1000, D: 64, causal: true }, { B: 1, H: 1, Lq: 1000, Lk: 45, D: 128, causal: false },
   { B: 1, H: 2, Lq: 257, Lk: 257, D: 32, causal: true }, { B: 2, H: 1, Lq: 100, Lk: 100, D: 80, causal: false, scale: 0.3 },
   { B: 1, H: 2, Lq: 200, Lk: 300, D: 64, causal: true, scale: 0 }, { B: 1, H: 1, Lq: 160, Lk: 96, D: 128, causal: false, scale: -0.2 },
-];
+]);
 if (ops.has('denseAttention'))
   for (const [i, c] of DENSE.entries()) {
     const x = { ...c, q: randn(c.B * c.H * c.Lq * c.D, 100 + i), k: randn(c.B * c.H * c.Lk * c.D, 200 + i),
@@ -197,13 +213,13 @@ function localMask(B, L, globals, padFrom) {
   return mask;
 }
 
-const LOCAL = [
+const LOCAL = sized([
   { B: 1, H: 4, L: 1000, D: 64, window: 64, globals: [0, 500], padFrom: [] },
   { B: 2, H: 2, L: 777, D: 128, window: [32, 0], globals: [5], padFrom: [700, 777] },
   { B: 1, H: 2, L: 2048, D: 64, window: 256, globals: [], padFrom: [] },
   { B: 1, H: 3, L: 300, D: 32, window: [7, 19], globals: [0, 1, 299], padFrom: [] },
   { B: 1, H: 2, L: 1500, D: 64, window: 256, globals: Array.from({ length: 100 }, (_, i) => i * 3), padFrom: [1450] },
-];
+]);
 if (ops.has('localAttention'))
   for (const [i, c] of LOCAL.entries()) {
     const n = c.B * c.H * c.L * c.D;
@@ -215,12 +231,12 @@ if (ops.has('localAttention'))
         () => againstCpu(runLocal, x, dtype, [c.B, c.H, c.L, c.D], roundFields(['q', 'k', 'v', 'qGlobal', 'kGlobal', 'vGlobal'])));
   }
 
-const LSH = [
+const LSH = sized([
   { B: 1, H: 2, L: 1024, D: 64, nHashes: 2, nBuckets: 16, chunkLength: 64, chunksBefore: 1, chunksAfter: 0, causal: false },
   { B: 2, H: 2, L: 600, D: 32, nHashes: 4, nBuckets: 8, chunkLength: 32, chunksBefore: 1, chunksAfter: 1, causal: true, padFrom: [550, 600] },
   { B: 1, H: 2, L: 2048, D: 128, nHashes: 4, nBuckets: 32, chunkLength: 256, chunksBefore: 1, chunksAfter: 0, causal: false },
   { B: 1, H: 1, L: 512, D: 64, nHashes: 1, nBuckets: [4, 8], chunkLength: 64, chunksBefore: 1, chunksAfter: 0, causal: false },
-];
+]);
 if (ops.has('lshAttention'))
   for (const [i, c] of LSH.entries()) {
     const n = c.B * c.H * c.L * c.D;
@@ -241,7 +257,8 @@ if (ops.has('lshAttention'))
   }
 
 if (ops.has('sortByBucket'))
-  for (const [B, H, N, buckets] of [[2, 3, 4096, 64], [1, 2, 4 * 65536, 2052], [1, 1, 1000, 3]]) {
+  for (const [B, H, N, buckets] of args.small ? [[2, 3, 1024, 64], [1, 1, 8192, 2052], [1, 1, 1000, 3]]
+    : [[2, 3, 4096, 64], [1, 2, 4 * 65536, 2052], [1, 1, 1000, 3]]) {
     await check(`sortByBucket B=${B} H=${H} N=${N} buckets<${buckets}`, async () => {
       const keys = Int32Array.from(randn(B * H * N, N), (u) => Math.floor(Math.abs(u * 1e6)) % buckets);
       const onCpu = await api.sortByBucket(await tensor(keys, [B, H, N], 'int32', 'cpu'));
@@ -255,12 +272,13 @@ if (ops.has('axialPositionEncoding'))
   for (const dtype of ['float32', ...HALF])
     await check(`axial random ${dtype}`, async () => {
       const w0 = randn(64 * 48, 600), w1 = randn(128 * 80, 601);
-      const ids = Int32Array.from({ length: 2 * 3000 }, (_, j) => (j * 7919) % (64 * 128));
+      const n = args.small ? 300 : 3000;
+      const ids = Int32Array.from({ length: 2 * n }, (_, j) => (j * 7919) % (64 * 128));
       const run = async (dev) => api.axialPositionEncoding(
         [await tensor(w0, [64, 48], dtype, dev), await tensor(w1, [128, 80], dtype, dev)],
-        { positionIds: await tensor(ids, [2, 3000], 'int32', dev) });
+        { positionIds: await tensor(ids, [2, n], 'int32', dev) });
       const expected = await (await run('cpu')).data();
-      const actual = await (await onDevice([2, 3000, 128], dtype, () => run(device))).data();
+      const actual = await (await onDevice([2, n, 128], dtype, () => run(device))).data();
       return { exact: true, mismatches: mismatches(actual, expected) };
     });
 

@@ -16,7 +16,10 @@
 
 #include "cuda/emulator/thread.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+// The emulator's own sources are not instrumented (they are not the code under test, and they
+// are its hottest path); SA_EMU_SANITIZED tells them that the kernels around them are, so that
+// fiber switches are announced to AddressSanitizer.
+#if defined(__SANITIZE_ADDRESS__) || SA_EMU_SANITIZED
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define SA_EMU_ASAN 1
@@ -116,7 +119,10 @@ struct BlockState {
   size_t schedulerSize = 0;
 };
 
-thread_local BlockState* tBlock = nullptr;
+// The running block. One block of the device runs at a time (under the device lock of
+// cuda/emulator/device.cc), so a plain global serves; a thread-local one costs a
+// __tls_get_addr call per access in a dlopen'ed addon, and every threadIdx reads it.
+BlockState* gBlock = nullptr;
 
 uint64_t nextRandom(uint64_t& state) {  // splitmix64
   uint64_t z = (state += 0x9e3779b97f4a7c15ull);
@@ -126,11 +132,11 @@ uint64_t nextRandom(uint64_t& state) {  // splitmix64
 }
 
 BlockState& block() {
-  if (!tBlock || !tBlock->current) {
+  if (!gBlock || !gBlock->current) {
     std::fprintf(stderr, "sparse-attention emulated CUDA device: a device function was called outside a kernel\n");
     std::abort();
   }
-  return *tBlock;
+  return *gBlock;
 }
 
 std::string dim3Text(dim3 d) {
@@ -229,7 +235,7 @@ bool inSharedMemory(const void* p, size_t bytes) {
 }
 
 void fail(const std::string& what) {
-  BlockState* b = tBlock;
+  BlockState* b = gBlock;
   if (b && b->current) {
     const uint3 t = b->current->ctx.threadIdx;
     std::fprintf(stderr, "sparse-attention emulated CUDA device: fault in kernel %s, block %s, thread %s: %s\n",
@@ -244,7 +250,7 @@ void fail(const std::string& what) {
 int blockBarrier(int predicate, const char* op) {
   BlockState& b = block();
   Fiber& t = *b.current;
-  if (b.barrierOp && std::strcmp(b.barrierOp, op) != 0)
+  if (b.barrierOp && b.barrierOp != op && std::strcmp(b.barrierOp, op) != 0)
     fail(std::string(op) + " meets " + b.barrierOp + " at the same barrier");
   b.barrierOp = op;
   ++b.barrierArrived;
@@ -267,7 +273,7 @@ int blockBarrier(int predicate, const char* op) {
   return count;
 }
 
-void warpSync(unsigned mask, const char* op, void* slot, const std::function<void(void* const* slots)>& combine) {
+void warpSyncWith(unsigned mask, const char* op, void* slot, CombineThunk thunk, const void* combine) {
   BlockState& b = block();
   Fiber& t = *b.current;
   const int lane = t.ctx.lane, warp = t.ctx.warp;
@@ -284,7 +290,7 @@ void warpSync(unsigned mask, const char* op, void* slot, const std::function<voi
   if (!r) {
     pending.push_back(Rendezvous{mask, op});
     r = &pending.back();
-  } else if (std::strcmp(r->op, op) != 0) {
+  } else if (r->op != op && std::strcmp(r->op, op) != 0) {
     fail(std::string(op) + " meets " + r->op + " in the same warp");
   }
   r->slots[lane] = slot;
@@ -295,7 +301,7 @@ void warpSync(unsigned mask, const char* op, void* slot, const std::function<voi
     yieldToScheduler(b, t);
     return;
   }
-  combine(r->slots);
+  thunk(combine, r->slots);
   for (int l = 0; l < kWarpSize; ++l)
     if ((mask >> l & 1u) && l != lane) makeRunnable(b, warp * kWarpSize + l);
   pending.erase(pending.begin() + (r - pending.data()));
@@ -309,8 +315,7 @@ void runBlock(const BlockSpec& spec, const std::function<void()>& body) {
   b.warps.resize((b.threads + kWarpSize - 1) / kWarpSize);
   b.rng = spec.seed;
   if (spec.dynamicShared) std::memset(spec.dynamicShared, 0xff, spec.dynamicSharedBytes);  // NaN in every float type
-  BlockState* outer = tBlock;
-  tBlock = &b;
+  gBlock = &b;
   for (int i = 0; i < b.threads; ++i) {
     ThreadContext& c = b.fibers[i].ctx;
     c.threadIdx = uint3{unsigned(i) % spec.blockDim.x, unsigned(i) / spec.blockDim.x % spec.blockDim.y,
@@ -333,7 +338,7 @@ void runBlock(const BlockSpec& spec, const std::function<void()>& body) {
       b.current = nullptr;
       reportDeadlock(b);
     }
-  tBlock = outer;
+  gBlock = nullptr;
 }
 
 }  // namespace sa::emu

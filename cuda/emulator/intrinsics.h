@@ -30,84 +30,40 @@ inline void __syncwarp(unsigned mask = 0xffffffffu) {
 
 namespace sa::emu {
 
-// Lane `lane` of a shuffle of `width` lanes reads the value of lane `source` of its segment;
-// a source outside the segment or outside the mask reads the lane's own value (as the PTX
-// shfl instruction defines for an out-of-range lane; an inactive source is undefined on a GPU
-// and is reported here).
+// Lane l of a shuffle of `width` lanes reads the value of another lane of its segment of the
+// warp (cuda/emulator/warp.cc): Index reads lane `arg` of the segment, Xor lane l ^ arg, Up
+// lane l - arg, Down lane l + arg; a source outside the segment reads the lane's own value.
+enum class ShuffleKind { Index, Xor, Up, Down };
+uint64_t shuffle(unsigned mask, uint64_t bits, const char* op, ShuffleKind kind, int arg, int width);
+unsigned ballot(unsigned mask, int predicate, const char* op);
+
 template <typename T>
-T shuffle(unsigned mask, T value, const char* op, int width, int (*sourceOf)(int lane, int arg, int width), int arg) {
+T shuffleValue(unsigned mask, T value, const char* op, ShuffleKind kind, int arg, int width) {
   static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "shuffles move 32- or 64-bit values");
-  if (width < 1 || width > kWarpSize || (width & (width - 1)))
-    fail(std::string(op) + ": width must be a power of two from 1 to 32");
-  struct Slot {
-    T in, out;
-    int arg;
-  } slot{value, value, arg};
-  warpSync(mask, op, &slot, [mask, op, width, sourceOf](void* const* slots) {
-    T in[kWarpSize];
-    for (int l = 0; l < kWarpSize; ++l)
-      if (slots[l]) in[l] = static_cast<Slot*>(slots[l])->in;
-    for (int l = 0; l < kWarpSize; ++l) {
-      if (!slots[l]) continue;
-      auto* s = static_cast<Slot*>(slots[l]);
-      const int source = sourceOf(l, s->arg, width);
-      if (source < 0) continue;  // keeps its own value
-      if (!(mask >> source & 1u)) fail(std::string(op) + ": reads a lane that is not in the mask");
-      s->out = in[source];
-    }
-  });
-  return slot.out;
-}
-
-inline int shflIndexSource(int lane, int src, int width) {
-  const int base = lane & ~(width - 1);
-  return base + (src & (width - 1));
-}
-inline int shflXorSource(int lane, int laneMask, int width) {
-  const int base = lane & ~(width - 1), source = lane ^ laneMask;
-  return (source & ~(width - 1)) == base ? source : -1;
-}
-inline int shflUpSource(int lane, int delta, int width) {
-  const int base = lane & ~(width - 1);
-  return lane - delta >= base ? lane - delta : -1;
-}
-inline int shflDownSource(int lane, int delta, int width) {
-  const int base = lane & ~(width - 1);
-  return lane + delta < base + width ? lane + delta : -1;
-}
-
-inline unsigned ballot(unsigned mask, int predicate, const char* op) {
-  struct Slot {
-    int in;
-    unsigned out;
-  } slot{predicate != 0, 0};
-  warpSync(mask, op, &slot, [](void* const* slots) {
-    unsigned bits = 0;
-    for (int l = 0; l < kWarpSize; ++l)
-      if (slots[l] && static_cast<Slot*>(slots[l])->in) bits |= 1u << l;
-    for (int l = 0; l < kWarpSize; ++l)
-      if (slots[l]) static_cast<Slot*>(slots[l])->out = bits;
-  });
-  return slot.out;
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof(T));
+  bits = shuffle(mask, bits, op, kind, arg, width);
+  std::memcpy(&value, &bits, sizeof(T));
+  return value;
 }
 
 }  // namespace sa::emu
 
 template <typename T>
 T __shfl_sync(unsigned mask, T value, int srcLane, int width = 32) {
-  return ::sa::emu::shuffle(mask, value, "__shfl_sync", width, ::sa::emu::shflIndexSource, srcLane);
+  return ::sa::emu::shuffleValue(mask, value, "__shfl_sync", ::sa::emu::ShuffleKind::Index, srcLane, width);
 }
 template <typename T>
 T __shfl_xor_sync(unsigned mask, T value, int laneMask, int width = 32) {
-  return ::sa::emu::shuffle(mask, value, "__shfl_xor_sync", width, ::sa::emu::shflXorSource, laneMask);
+  return ::sa::emu::shuffleValue(mask, value, "__shfl_xor_sync", ::sa::emu::ShuffleKind::Xor, laneMask, width);
 }
 template <typename T>
 T __shfl_up_sync(unsigned mask, T value, unsigned delta, int width = 32) {
-  return ::sa::emu::shuffle(mask, value, "__shfl_up_sync", width, ::sa::emu::shflUpSource, int(delta));
+  return ::sa::emu::shuffleValue(mask, value, "__shfl_up_sync", ::sa::emu::ShuffleKind::Up, int(delta), width);
 }
 template <typename T>
 T __shfl_down_sync(unsigned mask, T value, unsigned delta, int width = 32) {
-  return ::sa::emu::shuffle(mask, value, "__shfl_down_sync", width, ::sa::emu::shflDownSource, int(delta));
+  return ::sa::emu::shuffleValue(mask, value, "__shfl_down_sync", ::sa::emu::ShuffleKind::Down, int(delta), width);
 }
 inline unsigned __ballot_sync(unsigned mask, int predicate) {
   return ::sa::emu::ballot(mask, predicate, "__ballot_sync") & mask;

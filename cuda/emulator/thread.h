@@ -7,7 +7,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,6 +52,15 @@ bool inSharedMemory(const void* p, size_t bytes);
 // each lane of the mask and nullptr for the others; then every lane returns and reads its
 // outputs from its own slot. A lane of the mask that never arrives (it exited, or waits at
 // another barrier), or a lane arriving with a different mask or op, is a fault (fail()).
-void warpSync(unsigned mask, const char* op, void* slot, const std::function<void(void* const* slots)>& combine);
+// (`combine` is called through a plain function pointer: warp operations are the emulator's
+// hottest path, and a std::function would allocate for most lambdas.)
+using CombineThunk = void (*)(const void* combine, void* const* slots);
+void warpSyncWith(unsigned mask, const char* op, void* slot, CombineThunk thunk, const void* combine);
+
+template <typename Combine>
+void warpSync(unsigned mask, const char* op, void* slot, const Combine& combine) {
+  warpSyncWith(mask, op, slot, [](const void* f, void* const* slots) { (*static_cast<const Combine*>(f))(slots); },
+               &combine);
+}
 
 }  // namespace sa::emu

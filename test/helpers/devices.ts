@@ -5,6 +5,14 @@ import { backendInfo, Tensor, type Device } from '../../lib/index.js';
 
 export const hasCuda = backendInfo().devices.length > 0;
 
+/** The CUDA device is the emulated one of `npm run test:cuda-emu` (every launch runs on the CPU, twice). */
+export const emulatedCuda = hasCuda && /emulated/i.test(backendInfo().devices[0]!.name);
+
+/** How many iterations a loop of a test makes on `device`: `emulated` on the emulated CUDA device, else `full`. */
+export function iterationsOn(device: Device, full: number, emulated: number): number {
+  return device !== 'cpu' && emulatedCuda ? emulated : full;
+}
+
 export function forEachDevice(fn: (device: Device) => void): void {
   describe('cpu', () => fn('cpu'));
   describe.skipIf(!hasCuda)(hasCuda ? 'cuda' : 'cuda (skipped: no CUDA device on this machine)', () => fn('cuda'));
