@@ -84,6 +84,39 @@ describe('non-finite inputs', () => {
         });
       }
 
+      // Key 7's score is about -2000 below the others: its weight is exactly 0 in float32 and
+      // float64 alike, and 0 · NaN and 0 · ±Infinity are NaN in softmax(q·kᵀ)·v.
+      for (const causal of [false, true]) {
+        it(`a visible key whose weight underflows to 0 still passes its NaN or infinite value on${causal ? ' (causal)' : ''}`, async () => {
+          const [L, D] = [40, 4];
+          const data = { q: new Float32Array(L * D).fill(1), k: randn(L * D, 7), v: randn(L * D, 8) };
+          data.k.fill(-1000, 7 * D, 8 * D);
+          data.v.set([NaN, Infinity, -Infinity], 7 * D);
+          const [q, k, v] = await Promise.all([data.q, data.k, data.v].map((x) => tensorOn(device, x, [1, 1, L, D])));
+          const out = (await (await denseAttention(q!, k!, v!, { causal })).data()) as Float32Array;
+          const expected = denseReference(data.q, data.k, data.v, [1, 1, L, L, D], 0.5, causal);
+          expect(Number.isNaN(expected[7 * D + 1])).toBe(true);
+          expectSameNonFinite(out, expected, device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
+
+      // The first 256 keys score -Infinity for every query (q > 0, k[j][0] = -Infinity): their
+      // weights are 0, the later keys decide the rows, and key 3's NaN value still reaches every
+      // row through its zero weight. Causal rows before 256 see no finite score: NaN.
+      for (const causal of [false, true]) {
+        it(`keys scoring -Infinity weigh 0 even when a query's first keys all do${causal ? ' (causal: all NaN until a finite score)' : ''}`, async () => {
+          const [L, D] = [300, 2];
+          const data = { q: new Float32Array(L * D).fill(1), k: randn(L * D, 9), v: randn(L * D, 10) };
+          for (let j = 0; j < 256; j++) data.k[j * D] = -Infinity, data.k[j * D + 1] = 0;
+          data.v[3 * D + 1] = NaN;
+          const [q, k, v] = await Promise.all([data.q, data.k, data.v].map((x) => tensorOn(device, x, [1, 1, L, D])));
+          const out = (await (await denseAttention(q!, k!, v!, { causal })).data()) as Float32Array;
+          const expected = denseReference(data.q, data.k, data.v, [1, 1, L, L, D], 1 / Math.sqrt(D), causal);
+          expect(Number.isFinite(expected[(L - 1) * D])).toBe(true);
+          expectSameNonFinite(out, expected, device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
+
       it('returns all NaN for all-NaN inputs, in the time of an ordinary call', async () => {
         const x = await tensorOn(device, new Float32Array(B * H * L * D).fill(NaN), [B, H, L, D]);
         const out = (await (await denseAttention(x, x, x)).data()) as Float32Array;
@@ -122,6 +155,36 @@ describe('non-finite inputs', () => {
             shape: [B, H, L, D], ...seen, qGlobal: seen.q, kGlobal: seen.k, vGlobal: seen.v, mask, left: 8, right: 8,
             scale: 1 / Math.sqrt(D),
           });
+          expectSameNonFinite((await out.data()) as Float32Array, expected, device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
+
+      // Visible keys whose weight is exactly 0 (a score about -1e30 below the others, or -Infinity)
+      // still pass a NaN or infinite value on, as in softmax(q·kᵀ)·v: in the windows that hold
+      // them, in the global rows, and through a global column to every local row. q > 0.
+      const ZERO_WEIGHT_CASES: Array<[string, (k: Float32Array) => void, Poison[]]> = [
+        ['a window key whose weight underflows to 0 passes its NaN and infinities to the windows and global rows that see it',
+          (k) => k.fill(-1e30, 100 * D, 101 * D), [
+            { tensor: 'v', at: [0, 0, 100, 1], value: NaN }, { tensor: 'v', at: [0, 1, 100, 2], value: Infinity },
+          ]],
+        ['a global key whose weight underflows to 0 passes its NaN to every local and global row',
+          (k) => k.fill(-1e30, 20 * D, 21 * D), [{ tensor: 'v', at: [0, 1, 20, 4], value: NaN }]],
+        // On the CPU, row 84's window ends in a key tile [88, 120) where it sees only these keys.
+        ['window keys scoring -Infinity pass a NaN value on with their zero weights',
+          (k) => { for (let j = 88; j <= 92; j++) k[j * D] = -Infinity; }, [{ tensor: 'v', at: [0, 0, 90, 2], value: NaN }]],
+      ];
+      for (const [name, shapeKeys, poisons] of ZERO_WEIGHT_CASES) {
+        it(name, async () => {
+          const data = { q: randn(B * H * L * D, 14).map((x) => Math.abs(x) + 0.1), k: randn(B * H * L * D, 15), v: randn(B * H * L * D, 16) };
+          for (let h = 0; h < H; h++) shapeKeys(data.k.subarray(h * L * D, (h + 1) * L * D));
+          for (const p of poisons) data[p.tensor][((p.at[0] * H + p.at[1]) * L + p.at[2]) * D + p.at[3]] = p.value;
+          const [q, k, v] = await Promise.all([data.q, data.k, data.v].map((x) => tensorOn(device, x, [B, H, L, D])));
+          const out = await localAttention(q!, k!, v!, { window: 8, attentionMask: await tensorOn(device, mask, [B, L]) });
+          const expected = localReference({
+            shape: [B, H, L, D], ...data, qGlobal: data.q, kGlobal: data.k, vGlobal: data.v, mask, left: 8, right: 8,
+            scale: 1 / Math.sqrt(D),
+          });
+          expect(expected.some(Number.isNaN)).toBe(true);
           expectSameNonFinite((await out.data()) as Float32Array, expected, device === 'cpu' ? 1e-5 : 1e-4);
         });
       }
