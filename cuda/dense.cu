@@ -55,14 +55,14 @@ __global__ void denseKernel(DenseShape s, const typename Storage<T>::type* q, co
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
       const int r = warp * kRowsPerWarp + rr, i = i0 + r;
       if (i >= s.Lq) break;
-      const int visible = min(n, denseKeyEnd(s, i) - j0);
+      const bool present = lane < min(n, denseKeyEnd(s, i) - j0);
       float score = -INFINITY;
-      if (lane < visible) {
+      if (present) {
         float dot = 0.0f;
         for (int d = 0; d < D; ++d) dot += qs[r * ld + d] * ks[lane * ld + d];
         score = dot;
       }
-      rows[rr].addTile(score, n, vs, ld, D);
+      rows[rr].addTile(score, present, n, vs, ld, D);
     }
   }
 #pragma unroll

@@ -124,7 +124,7 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
         for (int d = 0; d < D; ++d) dot += qs[r * ld + d] * ks[lane * ld + d];
         score = lsh::maskedScore(dot, queryTokens[r].pos, keyPos[lane], keyAllowed[lane], p.maskValues);
       }
-      acc[rr].addTile(score, n, vs, ld, D);
+      acc[rr].addTile(score, lane < n, n, vs, ld, D);  // masked keys are present (-1e9), as in Reformer
     }
   }
 
