@@ -84,6 +84,30 @@ describe('non-finite inputs', () => {
         });
       }
 
+      // On CUDA these shapes run on tensor cores, where a masked key's value row is still part of
+      // the P·V product (with P = 0): NaN and infinities there must not reach earlier queries.
+      for (const dtype of ['float16', 'bfloat16'] as const) {
+        for (const D of [64, 128]) {
+          it(`a NaN or infinite value hidden by the causal mask does not reach earlier queries (${dtype}, D = ${D})`, async () => {
+            const L = 300;
+            const convert = dtype === 'float16' ? toFloat16 : toBFloat16;
+            const x = { q: randn(L * D, 21), k: randn(L * D, 22), v: randn(L * D, 23) };
+            x.v[100 * D + 2] = NaN;
+            x.v[200 * D + 5] = -Infinity;
+            const bits = { q: convert(x.q), k: convert(x.k), v: convert(x.v) };
+            const half = async (b: Uint16Array) => {
+              const t = Tensor.from(b, [1, 1, L, D], { dtype });
+              return device === 'cpu' ? t : t.to(device);
+            };
+            const out = await denseAttention(await half(bits.q), await half(bits.k), await half(bits.v), { causal: true });
+            const got = fromHalf((await out.data()) as Uint16Array, dtype);
+            const expected = denseReference(fromHalf(bits.q, dtype), fromHalf(bits.k, dtype), fromHalf(bits.v, dtype), [1, 1, L, L, D], 1 / Math.sqrt(D), true);
+            expect(got.subarray(0, 100 * D).every(Number.isFinite)).toBe(true);
+            expectSameNonFinite(got, expected, 1e-2);
+          });
+        }
+      }
+
       // Key 7's score is about -2000 below the others: its weight is exactly 0 in float32 and
       // float64 alike, and 0 · NaN and 0 · ±Infinity are NaN in softmax(q·kᵀ)·v.
       for (const causal of [false, true]) {
