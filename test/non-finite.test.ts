@@ -183,6 +183,44 @@ describe('non-finite inputs', () => {
         });
       }
 
+      // On CUDA these shapes run on tensor cores, where every key of a band tile is part of the
+      // P·V product: padding keys and keys outside a row's window get P = 0 there, and their NaN
+      // or infinite values must still reach no row. Padding rows are 0 even when their own query
+      // is NaN. L = 300: padding at 150 and 151, global tokens at 20 and 120, window 8.
+      for (const dtype of ['float16', 'bfloat16'] as const) {
+        for (const D of [64, 128]) {
+          it(`NaN and infinities behind padding or outside a window reach no row, padding rows stay 0 (${dtype}, D = ${D})`, async () => {
+            const L = 300;
+            const padMask = new Int32Array(L);
+            padMask[150] = padMask[151] = -1;
+            padMask[20] = padMask[120] = 1;
+            const convert = dtype === 'float16' ? toFloat16 : toBFloat16;
+            const x = { q: randn(L * D, 31), k: randn(L * D, 32), v: randn(L * D, 33) };
+            x.v.fill(NaN, 150 * D, 151 * D);    // a padding key inside its neighbours' windows
+            x.q[151 * D] = NaN;                 // a padding row's own query
+            x.v[200 * D + 3] = NaN;             // seen by rows 192..208 only
+            x.v[60 * D + 5] = Infinity;         // seen by rows 52..68 only
+            const bits = { q: convert(x.q), k: convert(x.k), v: convert(x.v) };
+            const half = async (b: Uint16Array) => {
+              const t = Tensor.from(b, [1, 1, L, D], { dtype });
+              return device === 'cpu' ? t : t.to(device);
+            };
+            const out = await localAttention(await half(bits.q), await half(bits.k), await half(bits.v), {
+              window: 8, attentionMask: await tensorOn(device, padMask, [1, L]),
+            });
+            const got = fromHalf((await out.data()) as Uint16Array, dtype);
+            const seen = { q: fromHalf(bits.q, dtype), k: fromHalf(bits.k, dtype), v: fromHalf(bits.v, dtype) };
+            const expected = localReference({
+              shape: [1, 1, L, D], ...seen, qGlobal: seen.q, kGlobal: seen.k, vGlobal: seen.v, mask: padMask, left: 8, right: 8,
+              scale: 1 / Math.sqrt(D),
+            });
+            expect(Array.from(got.subarray(150 * D, 152 * D))).toEqual(new Array(2 * D).fill(0));
+            expect(got.subarray(176 * D, 192 * D).every(Number.isFinite)).toBe(true);
+            expectSameNonFinite(got, expected, 1e-2);
+          });
+        }
+      }
+
       // Visible keys whose weight is exactly 0 (a score about -1e30 below the others, or -Infinity)
       // still pass a NaN or infinite value on, as in softmax(q·kᵀ)·v: in the windows that hold
       // them, in the global rows, and through a global column to every local row. q > 0.
