@@ -28,8 +28,9 @@ __global__ void denseKernel(DenseShape s, const typename Storage<T>::type* q, co
   float* ks = qs + kQueryTile * ld;
   float* vs = ks + kKeyTile * ld;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
-  const int64_t bh = blockIdx.y;
-  const int i0 = blockIdx.x * kQueryTile;
+  const int tilesPerHead = int((int64_t(s.Lq) + kQueryTile - 1) / kQueryTile);
+  const int64_t bh = blockIdx.x / tilesPerHead;
+  const int i0 = int(blockIdx.x % tilesPerHead) * kQueryTile;
   q += bh * s.Lq * D;
   k += bh * s.Lk * D;
   v += bh * s.Lk * D;
@@ -84,7 +85,8 @@ void launchDense(cudaStream_t stream, const DenseShape& s, const void* q, const 
   const size_t shared = size_t(kQueryTile + 2 * kKeyTile) * (s.D + 1) * sizeof(float);
   SA_CUDA_TRY(cudaFuncSetAttribute(denseKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
               "denseAttention");
-  dim3 grid((s.Lq + kQueryTile - 1) / kQueryTile, s.B * s.H);
+  // One dimension: B·H may pass gridDim.y's 65535; tiles · B·H <= B·H·Lq fits 32 bits.
+  dim3 grid(unsigned((int64_t(s.Lq) + kQueryTile - 1) / kQueryTile * s.B * s.H));
   cuda::launchKernel<denseKernel<T>>(grid, kWarps * kWarp, shared, stream,
       s, static_cast<const E*>(q), static_cast<const E*>(k), static_cast<const E*>(v), static_cast<E*>(out));
   SA_CUDA_CHECK_LAUNCH("denseAttention");
