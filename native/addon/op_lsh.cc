@@ -104,10 +104,8 @@ Napi::Value lshHash(const Napi::CallbackInfo& info) {
       return lshHashCpu(ctx.cpu, s, qkf.get(), rf.get(), paddingMask, buckets);
     }
 #ifdef SA_WITH_CUDA
-    CudaScratch scratch;
     lshHashCuda(ctx.stream, ctx.device, s, qk.dtype, rotations.dtype, qk.data, rotations.data, paddingMask, buckets,
-                scratch);
-    cuda::synchronize(ctx.stream, "lshHash");
+                *ctx.scratch);
 #endif
   });
 }
@@ -137,9 +135,7 @@ Napi::Value sortByBucket(const Napi::CallbackInfo& info) {
     if (buckets.numel == 0) return;
     if (ctx.device < 0) return sortByBucketCpu(ctx.cpu, rows, n, keys, sortedIndex, undoIndex);
 #ifdef SA_WITH_CUDA
-    CudaScratch scratch;
-    sortByBucketCuda(ctx.stream, ctx.device, rows, n, 32, keys, sortedIndex, undoIndex, scratch);
-    cuda::synchronize(ctx.stream, "sortByBucket");
+    sortByBucketCuda(ctx.stream, ctx.device, rows, n, 32, keys, sortedIndex, undoIndex, *ctx.scratch);
 #endif
   });
 }
@@ -186,10 +182,8 @@ Napi::Value lshAttention(const Napi::CallbackInfo& info) {
                         return;
                       }
 #ifdef SA_WITH_CUDA
-                      CudaScratch scratch;
                       lshAttentionCuda(ctx.stream, ctx.device, s, qk.dtype, rotations.dtype, qk.data, v.data,
-                                       standard ? nullptr : rotations.data, paddingMask, out.data, scratch);
-                      cuda::synchronize(ctx.stream, "lshAttention");
+                                       standard ? nullptr : rotations.data, paddingMask, out.data, *ctx.scratch);
 #endif
                     });
 }
