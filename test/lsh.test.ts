@@ -92,6 +92,18 @@ describe('lshHash', () => {
       });
     }
 
+    // (32 tokens + 32 rotation columns) · 1024 features · 4 bytes is 256 KiB, more than a CUDA
+    // block's shared memory: the device streams the features through in slices.
+    it('hashes head dimensions wider than a block\'s shared memory like the reference (D = 1024)', async () => {
+      const cfg = { B: 1, H: 1, L: 64, D: 1024, nHashes: 2, nBuckets: [4, 8] as number[] };
+      const qk = randn(cfg.L * cfg.D, 14);
+      const rotations = rotationsFor({ ...cfg, chunkLength: 1, chunksBefore: 0, chunksAfter: 0, causal: false }, 15);
+      const buckets = await lshHash(await tensorOn(device, qk, [1, 1, cfg.L, cfg.D]), {
+        rotations: await tensorOn(device, rotations.data, rotations.shape), nBuckets: cfg.nBuckets,
+      });
+      expectEqualArrays(await buckets.data(), referenceBuckets(qk, rotations.data, undefined, cfg));
+    });
+
     it('treats an all-ones padding mask as no mask (no extra bucket)', async () => {
       const qk = randn(2 * 2 * 20 * 8, 3), rot = randn(2 * 8 * 2 * 4, 4);
       const qkT = await tensorOn(device, qk, [2, 2, 20, 8]), rotT = await tensorOn(device, rot, [2, 8, 2, 4]);
