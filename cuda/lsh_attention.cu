@@ -98,9 +98,9 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
   }
 
   cuda::OnlineRow acc[kRowsPerWarp];
-  const int K = lsh::keysPerQuery(g);
-  for (int j0 = 0; j0 < K; j0 += kKeyTile) {
-    const int n = min(kKeyTile, K - j0);
+  const int64_t K = lsh::keysPerQuery(g);
+  for (int64_t j0 = 0; j0 < K; j0 += kKeyTile) {
+    const int n = int(min(int64_t(kKeyTile), K - j0));
     __syncthreads();  // the previous tile has been read (and the queries written)
     if (threadIdx.x < n) {
       const int pos = lsh::slotToken(sortedRow, lsh::keySlot(g, chunk, j0 + threadIdx.x), p.Lp).pos;

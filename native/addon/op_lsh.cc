@@ -165,6 +165,15 @@ Napi::Value lshAttention(const Napi::CallbackInfo& info) {
     requireRotations(env, rotations, qk, s.nHashes, s.factors, op);
     const int64_t Lp = (int64_t(s.L) + s.chunkLength - 1) / s.chunkLength * s.chunkLength;
     requireIndexRange(env, int64_t(s.B) * s.H, s.nHashes, Lp, s.factors, op);
+    // lib/ops/lsh.ts checkChunkNeighbours: each side at most the number of chunks, and the keys
+    // per query (computed in 64 bits) within int32.
+    const int64_t nChunks = int64_t(s.nHashes) * Lp / s.chunkLength;
+    if (s.chunksBefore > nChunks || s.chunksAfter > nChunks)
+      throwRangeError(env, "lshAttention: chunksBefore and chunksAfter must be at most the number of chunks (" +
+                               std::to_string(nChunks) + ")");
+    const lsh::ChunkGeometry geometry{s.chunkLength, s.chunksBefore, s.chunksAfter, int(nChunks)};
+    if (lsh::keysPerQuery(geometry) > kMaxIndex)
+      throwRangeError(env, "lshAttention: chunkLength·(1 + chunksBefore + chunksAfter) keys per query must fit int32");
   }
   requirePaddingMask(env, mask, qk, op);
   requireNoOverlap(env, out, {&qk, &v, &rotations, &mask}, op);
