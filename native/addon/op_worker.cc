@@ -22,10 +22,10 @@ class CudaRun : public DeviceRun {
     if (deviceTimingEnabled()) timer_.emplace(stream_);
   }
   cuda::Stream stream() override { return stream_; }
-  void synchronize() override {
-    if (timer_) timer_->stop();
+  void synchronize(bool taskFailed) override {
+    if (timer_ && !taskFailed) timer_->stop();
     cuda::synchronize(stream_, op_);
-    if (timer_) recordDeviceTiming(op_, timer_->elapsedMs());
+    if (timer_ && !taskFailed) recordDeviceTiming(op_, timer_->elapsedMs());
   }
 
  private:
@@ -68,7 +68,7 @@ class OpWorker : public Napi::AsyncWorker {
     // task queued may still use its scratch, the blocks it captured and its output.
     if (run) {
       try {
-        run->synchronize();
+        run->synchronize(bool(failure));
       } catch (...) {
         if (!failure) failure = std::current_exception();
       }

@@ -51,7 +51,8 @@ class DeviceRun {
   virtual ~DeviceRun() = default;
   virtual cuda::Stream stream() = 0;
   // Waits for everything queued on the stream; throws KernelError on a device error.
-  virtual void synchronize() = 0;
+  // taskFailed: the op's task threw (its device time, if timed, is not recorded).
+  virtual void synchronize(bool taskFailed) = 0;
 };
 // Starts a run on `device` for `op`, on the calling (worker) thread.
 using DeviceRuns = std::function<std::unique_ptr<DeviceRun>(int device, const char* op)>;

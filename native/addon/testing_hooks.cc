@@ -162,7 +162,7 @@ class SimulatedRun : public DeviceRun {
  public:
   explicit SimulatedRun(std::shared_ptr<EventLog> log) : log_(std::move(log)) {}
   cuda::Stream stream() override { return log_.get(); }
-  void synchronize() override {
+  void synchronize(bool) override {
     log_->add("synchronize");
     log_->queued = false;
   }
