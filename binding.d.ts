@@ -86,6 +86,12 @@ export interface Binding {
   ): Promise<void>;
   /** Test only: the device memory pool's logic over a simulated device of `capacityBytes`. */
   _poolSimulation(limitBytes: number, capacityBytes: number, steps: readonly PoolStep[]): PoolSimulation;
+  /**
+   * Test only: an op on a simulated device through the real op runner: its task captures an
+   * "output" block, allocates a "scratch" block, queues work and, when `fail`, throws
+   * OUT_OF_MEMORY. `events()` lists what happened, in order, once `done` has settled.
+   */
+  _opRunnerSimulation(fail: boolean): { done: Promise<void>; events(): string[] };
   /** Test only: SPARSE_ATTENTION_CUDA_MEMORY_LIMIT's parser; null when `text` is not a byte count. */
   _parseByteCount(text: string): number | null;
 }

@@ -29,8 +29,9 @@ __global__ void denseKernel(DenseShape s, const typename Storage<T>::type* q, co
   float* ks = qs + kQueryTile * ld;
   float* vs = ks + kKeyTile * ld;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
-  const int64_t bh = blockIdx.y;
-  const int i0 = blockIdx.x * kQueryTile;
+  const int tilesPerHead = int((int64_t(s.Lq) + kQueryTile - 1) / kQueryTile);
+  const int64_t bh = blockIdx.x / tilesPerHead;
+  const int i0 = int(blockIdx.x % tilesPerHead) * kQueryTile;
   q += bh * s.Lq * D;
   k += bh * s.Lk * D;
   v += bh * s.Lk * D;
@@ -56,14 +57,14 @@ __global__ void denseKernel(DenseShape s, const typename Storage<T>::type* q, co
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
       const int r = warp * kRowsPerWarp + rr, i = i0 + r;
       if (i >= s.Lq) break;
-      const int visible = min(n, denseKeyEnd(s, i) - j0);
+      const bool present = lane < min(n, denseKeyEnd(s, i) - j0);
       float score = -INFINITY;
-      if (lane < visible) {
+      if (present) {
         float dot = 0.0f;
         for (int d = 0; d < D; ++d) dot += qs[r * ld + d] * ks[lane * ld + d];
         score = dot;
       }
-      rows[rr].addTile(score, n, vs, ld, D);
+      rows[rr].addTile(score, present, n, vs, ld, D);
     }
   }
 #pragma unroll
@@ -85,7 +86,8 @@ void launchDense(cudaStream_t stream, const DenseShape& s, const void* q, const 
   const size_t shared = size_t(kQueryTile + 2 * kKeyTile) * (s.D + 1) * sizeof(float);
   SA_CUDA_TRY(cudaFuncSetAttribute(denseKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
               "denseAttention");
-  dim3 grid((s.Lq + kQueryTile - 1) / kQueryTile, s.B * s.H);
+  // One dimension: B·H may pass gridDim.y's 65535; tiles · B·H <= B·H·Lq fits 32 bits.
+  dim3 grid(unsigned((int64_t(s.Lq) + kQueryTile - 1) / kQueryTile * s.B * s.H));
   cuda::launchKernel<denseKernel<T>>(grid, kWarps * kWarp, shared, stream,
       s, static_cast<const E*>(q), static_cast<const E*>(k), static_cast<const E*>(v), static_cast<E*>(out));
   SA_CUDA_CHECK_LAUNCH("denseAttention");

@@ -5,7 +5,8 @@
 // O += P·V are mma.sync.m16n8k16 products; the softmax runs online in registers, and P goes
 // from the S accumulators straight into the A operand of P·V. Under a causal mask, key tiles
 // past the block's last query are never loaded and only tiles that cross the diagonal are
-// masked element by element.
+// masked element by element; there a NaN or infinite value of a masked key is kept out of the
+// product (cuda/mma_masked_values.cuh).
 #include <cfloat>
 #include <cstdint>
 
@@ -14,6 +15,7 @@
 #include "cuda/launch.cuh"
 #include "cuda/dense_mma.h"
 #include "cuda/mma.cuh"
+#include "cuda/mma_masked_values.cuh"
 #include "cuda/mma_softmax.cuh"
 #include "cuda/mma_tile.cuh"
 #include "cuda/ptx.cuh"
@@ -138,13 +140,23 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
     if (t + 1 < nTiles) loadKeyValues(t + 1);
     copyAsyncCommit();
     copyAsyncWait<1>();  // tile t has landed, t + 1 is in flight
-    __syncthreads();
     const int j0 = t * kBlockN, stage = t & 1;
+    const bool masked = j0 + kBlockN > maskFrom;
+    // Keys past Lk are zero rows; only a causal diagonal hides real values from some rows, and
+    // a NaN or infinity among them must not reach those rows (cuda/mma_masked_values.cuh).
+    const bool guarded = s.causal && masked;
+    const bool leaky = guarded ? __syncthreads_or(ownChunksNonFinite<T, D, kBlockN, kThreads>(vs + stage * L::kStage))
+                               : (__syncthreads(), false);
     float sc[kMTiles][L::kNTiles][4];
     computeScores<T, D>(sc, query, ks + stage * L::kStage, lane);
-    if (j0 + kBlockN > maskFrom) maskScores(sc, s, i0 + warpRow0, j0, lane);
+    if (masked) maskScores(sc, s, i0 + warpRow0, j0, lane);
     softmax.update(sc, o, scaleLog2);
-    accumulateValues<T, D>(o, sc, vs + stage * L::kStage, lane);
+    if (leaky) {
+      accumulateVisibleValues<T, D>(o, sc, vs + stage * L::kStage, warpRow0, lane,
+                                    [&](int r, int c) { return j0 + c < denseKeyEnd(s, i0 + r); });
+    } else {
+      accumulateValues<T, D>(o, sc, vs + stage * L::kStage, lane);
+    }
     __syncthreads();  // the next iteration refills the other stage, the one after this one
   }
   float rowScale[kMTiles][2];

@@ -131,7 +131,7 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
       const int r = warp * kRowsPerWarp + rr, i = i0 + r;
       if (i >= i1 || roleOf(maskRow, i) != TokenRole::Local) continue;  // warp-uniform
       const float score = lane < n ? rowDot(qs + r * ld, ks + lane * ld, D) : -INFINITY;
-      rows[rr].addTile(score, n, vs, ld, D);
+      rows[rr].addTile(score, lane < n, n, vs, ld, D);
     }
   }
 
@@ -153,7 +153,7 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
       if (i < reaching.begin || i >= reaching.end) continue;             // no key of this tile in its window
       const bool visible = lane < n && classifyWindowKey(s.window, s.L, i, j, keyMask) == WindowKey::Visible;
       const float score = visible ? rowDot(qs + r * ld, ks + lane * ld, D) : -INFINITY;
-      rows[rr].addTile(score, n, vs, ld, D);
+      rows[rr].addTile(score, visible, n, vs, ld, D);
     }
   }
 
@@ -175,26 +175,30 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
 // ---- Global rows kernel -----------------------------------------------------------------
 
 // The online softmax of one query row held by a whole warp (lane owns d = lane + 32 * c),
-// fed 32 keys at a time: lane j holds key j's score. Like cuda::OnlineRow, but the values are
-// read from global memory in their storage type (a row is used once, staging would not pay).
+// fed 32 keys at a time: lane j holds key j's score and whether it is present (not padding).
+// The rules of cuda::OnlineRow (every present key enters the sum, even with weight 0), but the
+// values are read from global memory in their storage type (a row is used once, staging would
+// not pay).
 struct WarpRow {
   float max = -INFINITY;
   float sum = 0.0f;
   float acc[kMaxDPerLane] = {};
 
   template <DType T>
-  __device__ __forceinline__ void addTile(float score, int nKeys, const typename Storage<T>::type* values, int D) {
-    const float newMax = fmaxf(max, cuda::warpMax(score));
-    if (newMax == -INFINITY) return;  // every key of the tile is padding
-    const float correction = expf(max - newMax);
-    const float p = score == -INFINITY ? 0.0f : expf(score - newMax);
+  __device__ __forceinline__ void addTile(float score, bool present, int nKeys,
+                                          const typename Storage<T>::type* values, int D) {
+    const unsigned presentKeys = __ballot_sync(0xffffffffu, present);
+    if (presentKeys == 0) return;  // every key of the tile is padding
+    const float newMax = fmaxf(max, cuda::warpMax(present ? score : -INFINITY));
+    const float correction = newMax == max ? 1.0f : expf(max - newMax);
+    const float p = !present || score == -INFINITY ? 0.0f : expf(score - newMax);
     sum = sum * correction + cuda::warpSum(p);
     max = newMax;
 #pragma unroll
     for (int c = 0; c < kMaxDPerLane; ++c) acc[c] *= correction;
     for (int j = 0; j < nKeys; ++j) {
+      if (!((presentKeys >> j) & 1u)) continue;  // warp-uniform
       const float pj = __shfl_sync(0xffffffffu, p, j);
-      if (pj == 0.0f) continue;
 #pragma unroll
       for (int c = 0; c < kMaxDPerLane; ++c) {
         const int d = threadIdx.x % kWarp + kWarp * c;
@@ -245,12 +249,13 @@ __global__ void __launch_bounds__(kGlobalWarps * kWarp)
     for (int j0 = warp * kKeyTile; j0 < s.L; j0 += kGlobalWarps * kKeyTile) {
       const int n = min(kKeyTile, s.L - j0);
       float score = -INFINITY;
+      bool present = false;
       for (int j = 0; j < n; ++j) {
         if (tokenRole(maskRow[j0 + j]) == TokenRole::Padding) continue;  // warp-uniform
         const float dot = warpDot<T>(query, in.kGlobal + head + int64_t(j0 + j) * D, D);
-        if (lane == j) score = dot;
+        if (lane == j) score = dot, present = true;
       }
-      row.addTile<T>(score, n, in.vGlobal + head + int64_t(j0) * D, D);
+      row.addTile<T>(score, present, n, in.vGlobal + head + int64_t(j0) * D, D);
     }
     float* mine = partials + warp * stride;
     if (lane == 0) {

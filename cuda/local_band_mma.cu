@@ -4,8 +4,9 @@
 // by the key tiles of the query tile's band; tiles outside the band are never visited. Inside
 // the band only its two diagonal edges are masked element by element; padding and global keys
 // are dropped from the window (local_logic.h says why that is exact), tile by tile only where a
-// tile holds one. Rows of local tokens get their softmax, rows of padding tokens zeros, rows of
-// global tokens are left to the global rows kernel.
+// tile holds one; where such a tile holds a NaN or infinite value, the dropped keys' values are
+// kept out of the product (cuda/mma_masked_values.cuh). Rows of local tokens get their softmax,
+// rows of padding tokens zeros, rows of global tokens are left to the global rows kernel.
 #include <cfloat>
 #include <cstdint>
 
@@ -14,6 +15,7 @@
 #include "cuda/launch.cuh"
 #include "cuda/local_band_mma.h"
 #include "cuda/mma.cuh"
+#include "cuda/mma_masked_values.cuh"
 #include "cuda/mma_softmax.cuh"
 #include "cuda/mma_tile.cuh"
 #include "cuda/ptx.cuh"
@@ -203,15 +205,32 @@ __global__ void __launch_bounds__(kThreads)
     copyAsyncCommit();
     copyAsyncWait<1>();
     const int stage = t & 1, j0 = firstKey(t);
+    const uint16_t* vst = vs + stage * Lay::kStage;
+    const bool bandTile = t >= tiles.globalTiles;
     // The barrier that publishes tile t also tells every thread whether it drops any key.
     const bool anyRemoved = __syncthreads_or(row < kBlockN && removed[stage * kBlockN + row]);
     float sc[kMTiles][Lay::kNTiles][4];
     computeScores<T, D>(sc, query, ks + stage * Lay::kStage, lane);
     if (anyRemoved) maskRemoved(sc, removed + stage * kBlockN, lane);
-    const bool edge = t >= tiles.globalTiles && (j0 < tiles.every.begin || j0 + kBlockN > tiles.every.end);
+    const bool edge = bandTile && (j0 < tiles.every.begin || j0 + kBlockN > tiles.every.end);
     if (edge) maskWindow(sc, s.window, s.L, i0 + warpRow0, j0, lane);
+    // A band tile that drops padding or global keys, or crosses a window's edge, must keep a
+    // NaN or infinite value of a dropped key out of the rows (cuda/mma_masked_values.cuh). The
+    // global columns past the row's last one are zero rows: nothing to keep out there. Each
+    // thread checks the value chunks it copied itself (landed, and not refilled before the
+    // barrier that ends this iteration).
+    const bool leaky = bandTile && (anyRemoved || edge) &&
+                       __syncthreads_or(ownChunksNonFinite<T, D, kBlockN, kThreads>(vst));
     softmax.update(sc, o, scaleLog2);
-    accumulateValues<T, D>(o, sc, vs + stage * Lay::kStage, lane);
+    if (leaky) {
+      const uint8_t* dropped = removed + stage * kBlockN;
+      accumulateVisibleValues<T, D>(o, sc, vst, warpRow0, lane, [&](int r, int c) {
+        const IndexRange keys = bandKeys(s.window, s.L, i0 + r);
+        return !dropped[c] && j0 + c >= keys.begin && j0 + c < keys.end;
+      });
+    } else {
+      accumulateValues<T, D>(o, sc, vst, lane);
+    }
     __syncthreads();  // the next iteration refills the other stage, the one after this one
   }
 
@@ -224,12 +243,19 @@ __global__ void __launch_bounds__(kThreads)
       const bool local = r < validRows && roleOfRow(r) == TokenRole::Local;
       // Every lane of the warp takes part in the quad sum's shuffles, whatever its row.
       const float inverse = softmax.inverseSum(m, h);
-      rowScale[m][h] = local ? inverse : 0.0f;  // padding rows are zero
+      rowScale[m][h] = local ? inverse : 0.0f;
     }
   uint16_t* out = p.out + head + int64_t(i0) * D;
   storeRows<T, D>(qs, o, rowScale, warpRow0, lane, [&](int r) {
-    return r < validRows && roleOfRow(r) != TokenRole::Global ? out + int64_t(r) * D : nullptr;
+    return r < validRows && roleOfRow(r) == TokenRole::Local ? out + int64_t(r) * D : nullptr;
   });
+  // Padding rows are zero, not 0 times what they accumulated (NaN when their own query is).
+  if (maskRow) {
+    constexpr int kChunks = D / kChunk;
+    for (int idx = int(threadIdx.x); idx < validRows * kChunks; idx += kThreads)
+      if (roleOfRow(idx / kChunks) == TokenRole::Padding)
+        *reinterpret_cast<uint4*>(out + int64_t(idx / kChunks) * D + idx % kChunks * kChunk) = make_uint4(0, 0, 0, 0);
+  }
 #endif
 }
 

@@ -99,9 +99,9 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
   }
 
   cuda::OnlineRow acc[kRowsPerWarp];
-  const int K = lsh::keysPerQuery(g);
-  for (int j0 = 0; j0 < K; j0 += kKeyTile) {
-    const int n = min(kKeyTile, K - j0);
+  const int64_t K = lsh::keysPerQuery(g);
+  for (int64_t j0 = 0; j0 < K; j0 += kKeyTile) {
+    const int n = int(min(int64_t(kKeyTile), K - j0));
     __syncthreads();  // the previous tile has been read (and the queries written)
     if (threadIdx.x < n) {
       const int pos = lsh::slotToken(sortedRow, lsh::keySlot(g, chunk, j0 + threadIdx.x), p.Lp).pos;
@@ -125,7 +125,7 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
         for (int d = 0; d < D; ++d) dot += qs[r * ld + d] * ks[lane * ld + d];
         score = lsh::maskedScore(dot, queryTokens[r].pos, keyPos[lane], keyAllowed[lane], p.maskValues);
       }
-      acc[rr].addTile(score, n, vs, ld, D);
+      acc[rr].addTile(score, lane < n, n, vs, ld, D);  // masked keys are present (-1e9), as in Reformer
     }
   }
 

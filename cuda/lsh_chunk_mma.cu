@@ -126,14 +126,16 @@ __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a,
   const uint16_t* qk = p.qk + bh * a.L * D;
   const uint16_t* keys = p.keys + bh * a.Lp * D;
   const uint16_t* v = p.v + bh * a.L * D;
-  const int K = lsh::keysPerQuery(g), nTiles = (K + kBlockN - 1) / kBlockN;
+  const int64_t K = lsh::keysPerQuery(g);  // within int32; tile starts may step past it
+  const int nTiles = int((K + kBlockN - 1) / kBlockN);
   const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
   const int warpRow0 = warp * 16;
   auto tokenOf = [&](int slot) { return lsh::slotToken(sortedRow, slot, a.Lp); };
 
   // Each copying thread looks its row's position up itself, so the copies need no barrier.
   auto loadKeyValues = [&](int t) {
-    const int stage = t & 1, j0 = t * kBlockN;
+    const int stage = t & 1;
+    const int64_t j0 = int64_t(t) * kBlockN;
     auto keyPos = [&](int r) { return j0 + r < K ? tokenOf(lsh::keySlot(g, chunk, j0 + r)).pos : -1; };
     gatherRowsAsync<D, kBlockN>(ks + stage * Lay::kStage, keys, keyPos);
     gatherRowsAsync<D, kBlockN>(vs + stage * Lay::kStage, v, [&](int r) {
@@ -180,7 +182,8 @@ __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a,
     const int stage = t & 1;
     float sc[kMTiles][kNTiles][4];
     computeScores<T, D>(sc, query, ks + stage * Lay::kStage, lane);
-    maskScores(sc, keyInfo + stage * kBlockN, K - t * kBlockN, myPos, a.maskValues, lane);
+    maskScores(sc, keyInfo + stage * kBlockN, int(min(K - int64_t(t) * kBlockN, int64_t(kBlockN))), myPos,
+               a.maskValues, lane);
     softmax.update(sc, o, kLog2e);  // the scores are used unscaled (1.6)
     accumulateValues<T, D>(o, sc, vs + stage * Lay::kStage, lane);
     __syncthreads();  // the next iteration refills the other stage, the one after this one

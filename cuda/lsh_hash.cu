@@ -3,6 +3,9 @@
 // of a warp projects the warp's tokens on column j and the warp reduces the signed argmax
 // candidates (first index on ties, so the reduction order does not matter). Projections never
 // leave registers. Each dot product is a float32 FMA chain over d = 0..D-1, as on the CPU.
+// Head dimensions up to kResidentD keep the tokens in shared memory for the whole block; wider
+// ones (any D the CPU takes) stream tokens and columns through it in slices of kResidentD
+// features, the chain still running over d in order.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -23,6 +26,9 @@ constexpr int kTokensPerWarp = 8;
 constexpr int kTokenTile = kWarps * kTokensPerWarp;
 constexpr int kColumnTile = kWarp;
 constexpr unsigned kFullMask = 0xffffffffu;
+// Features of the tokens and columns in shared memory at a time: (32 + 32) * 256 * 4 = 64 KiB,
+// within every supported device's opt-in limit. lshAttention's head dimensions (<= 256) fit.
+constexpr int kResidentD = 256;
 
 // *flag = 1 if any mask entry is 0 (the batch-wide padding rule). Every writer stores the
 // same value, so the race is benign.
@@ -40,25 +46,31 @@ __device__ __forceinline__ lsh::ArgmaxEntry warpFirstMax(lsh::ArgmaxEntry e) {
   return e;
 }
 
-// Shared memory: tokens [kTokenTile, D] and one tile of rotation columns [D, kColumnTile].
+// Shared memory: tokens [kTokenTile, dTile] and one tile of rotation columns [dTile, kColumnTile],
+// dTile = min(D, kResidentD). With D <= kResidentD the tokens are loaded once.
 template <DType T, DType R>
 __global__ void hashKernel(LshHashShape s, const typename Storage<T>::type* qk,
                            const typename Storage<R>::type* rotations, const int32_t* paddingMask,
                            const int32_t* anyPaddingFlag, int32_t* buckets) {
   SA_DYNAMIC_SHARED(float, smem);
-  const int D = s.D;
+  const int D = s.D, dTile = min(D, kResidentD);
+  const bool resident = D <= kResidentD;
   float* tokens = smem;
-  float* columns = tokens + kTokenTile * D;
+  float* columns = tokens + kTokenTile * dTile;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int tilesPerHead = (s.Lp + kTokenTile - 1) / kTokenTile;
   const int64_t bh = blockIdx.x / tilesPerHead;
   const int b = int(bh / s.H), h = int(bh % s.H);
   const int t0 = int(blockIdx.x % tilesPerHead) * kTokenTile;
 
-  for (int idx = threadIdx.x; idx < kTokenTile * D; idx += blockDim.x) {
-    const int t = t0 + idx / D;
-    tokens[idx] = t < s.L ? Storage<T>::load(qk[(bh * s.L + t) * D + idx % D]) : 0.0f;
-  }
+  // Features [d0, d0 + dn) of the block's tokens, rows dn apart.
+  auto loadTokens = [&](int d0, int dn) {
+    for (int idx = threadIdx.x; idx < kTokenTile * dn; idx += blockDim.x) {
+      const int t = t0 + idx / dn;
+      tokens[idx] = t < s.L ? Storage<T>::load(qk[(bh * s.L + t) * D + d0 + idx % dn]) : 0.0f;
+    }
+  };
+  if (resident) loadTokens(0, D);
   const int half = lsh::rotationSize(s.factors) / 2;
   const int N = lsh::bucketCount(s.factors);
   const bool anyPadding = s.Lp > s.L || (anyPaddingFlag && *anyPaddingFlag);
@@ -73,21 +85,28 @@ __global__ void hashKernel(LshHashShape s, const typename Storage<T>::type* qk,
 #pragma unroll
       for (int i = 0; i < kTokensPerWarp; ++i) best[i] = lsh::noCandidate();
       for (int k0 = 0; k0 < factorHalf; k0 += kColumnTile) {
-        __syncthreads();  // the previous tile has been read (and the tokens written)
-        for (int idx = threadIdx.x; idx < D * kColumnTile; idx += blockDim.x) {
-          const int d = idx / kColumnTile, k = k0 + idx % kColumnTile;
-          const int64_t at = ((int64_t(h) * D + d) * s.nHashes + r) * half + column0 + k;
-          columns[idx] = k < factorHalf ? Storage<R>::load(rotations[at]) : 0.0f;
-        }
-        __syncthreads();
         const int k = k0 + lane;
+        float y[kTokensPerWarp] = {};
+        for (int d0 = 0; d0 < D; d0 += dTile) {
+          const int dn = min(dTile, D - d0);
+          __syncthreads();  // the previous slice has been read (and the tokens written)
+          if (!resident) loadTokens(d0, dn);
+          for (int idx = threadIdx.x; idx < dn * kColumnTile; idx += blockDim.x) {
+            const int d = d0 + idx / kColumnTile, kk = k0 + idx % kColumnTile;
+            const int64_t at = ((int64_t(h) * D + d) * s.nHashes + r) * half + column0 + kk;
+            columns[idx] = kk < factorHalf ? Storage<R>::load(rotations[at]) : 0.0f;
+          }
+          __syncthreads();
+#pragma unroll
+          for (int i = 0; i < kTokensPerWarp; ++i) {
+            const float* token = tokens + (warp * kTokensPerWarp + i) * dn;
+            for (int d = 0; d < dn; ++d) y[i] = fmaf(token[d], columns[d * kColumnTile + lane], y[i]);
+          }
+        }
 #pragma unroll
         for (int i = 0; i < kTokensPerWarp; ++i) {
-          const float* token = tokens + (warp * kTokensPerWarp + i) * D;
-          float y = 0.0f;
-          for (int d = 0; d < D; ++d) y = fmaf(token[d], columns[d * kColumnTile + lane], y);
           const lsh::ArgmaxEntry candidate =
-              k < factorHalf ? lsh::signedCandidates(y, k, factorHalf) : lsh::noCandidate();
+              k < factorHalf ? lsh::signedCandidates(y[i], k, factorHalf) : lsh::noCandidate();
           best[i] = lsh::firstMax(best[i], warpFirstMax(candidate));
         }
       }
@@ -124,7 +143,7 @@ const int32_t* anyPaddingFlag(cudaStream_t stream, int device, const int32_t* pa
 template <DType T, DType R>
 void launchHash(cudaStream_t stream, const LshHashShape& s, const void* qk, const void* rotations,
                 const int32_t* paddingMask, const int32_t* flag, int32_t* buckets) {
-  const size_t shared = size_t(kTokenTile + kColumnTile) * s.D * sizeof(float);
+  const size_t shared = size_t(kTokenTile + kColumnTile) * std::min(s.D, kResidentD) * sizeof(float);
   SA_CUDA_TRY(cudaFuncSetAttribute(hashKernel<T, R>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
               "lshHash");
   const int64_t blocks = int64_t(s.B) * s.H * ((s.Lp + kTokenTile - 1) / kTokenTile);

@@ -21,26 +21,33 @@ __device__ __forceinline__ float warpSum(float x) {
 }
 
 // Running max, running sum and the weighted value sum of one query row.
+//
+// A key is either present (the row may see it) or absent (masked, outside the tile). Every
+// present key enters the weighted sum, whatever its weight: a weight that underflows to 0, or
+// the 0 of a score of -inf, still turns a NaN or infinite value into NaN, as in
+// softmax(q·kᵀ)·v. Absent keys never touch the row. While every score seen so far is -inf the
+// row keeps max = -inf and adds 0·v (the final weights of those keys are 0 whatever comes
+// later); a row whose scores are all -inf ends with sum = 0, and acc / sum is NaN.
 struct OnlineRow {
   float max = -INFINITY;
   float sum = 0.0f;
   float acc[kMaxDPerLane] = {};
 
-  // Adds a tile of up to 32 keys: lane j holds score j (or -INFINITY when absent);
-  // values[j * ldv + d] is key j's value row in shared memory.
-  __device__ __forceinline__ void addTile(float score, int nKeys, const float* values, int ldv, int D) {
-    const float tileMax = warpMax(score);
-    const float newMax = fmaxf(max, tileMax);
-    if (newMax == -INFINITY) return;  // nothing visible yet
-    const float correction = expf(max - newMax);
-    const float p = score == -INFINITY ? 0.0f : expf(score - newMax);
+  // Adds a tile of up to 32 keys: lane j holds key j's score and whether it is present (lanes
+  // j >= nKeys must be absent); values[j * ldv + d] is key j's value row in shared memory.
+  __device__ __forceinline__ void addTile(float score, bool present, int nKeys, const float* values, int ldv, int D) {
+    const unsigned presentKeys = __ballot_sync(0xffffffffu, present);
+    if (presentKeys == 0) return;  // nothing visible in this tile
+    const float newMax = fmaxf(max, warpMax(present ? score : -INFINITY));
+    const float correction = newMax == max ? 1.0f : expf(max - newMax);
+    const float p = !present || score == -INFINITY ? 0.0f : expf(score - newMax);
     sum = sum * correction + warpSum(p);
     max = newMax;
 #pragma unroll
     for (int i = 0; i < kMaxDPerLane; ++i) acc[i] *= correction;
     for (int j = 0; j < nKeys; ++j) {
+      if (!((presentKeys >> j) & 1u)) continue;  // warp-uniform
       const float pj = __shfl_sync(0xffffffffu, p, j);
-      if (pj == 0.0f) continue;
       const float* vrow = values + j * ldv;
 #pragma unroll
       for (int i = 0; i < kMaxDPerLane; ++i) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { denseAttention, fromHalf, Tensor, toBFloat16, toFloat16 } from '../lib/index.js';
-import { expectClose } from './helpers/compare.js';
+import { expectClose, expectEqualArrays } from './helpers/compare.js';
 import { forEachDevice, tensorOn } from './helpers/devices.js';
 import { randn } from './helpers/random.js';
 import { denseReference } from './helpers/reference.js';
@@ -35,6 +35,19 @@ describe('denseAttention', () => {
         await tensorOn(device, v, [B, H, Lk, D]), { scale: 0.37 },
       );
       expectClose((await out.data()) as Float32Array, denseReference(q, k, v, [B, H, Lq, Lk, D], 0.37, false), 1e-5);
+    });
+
+    // B·H = 65536 slices, one past what a grid's y dimension holds. L = D = 1 keeps the call
+    // (65536 blocks of one query tile each on CUDA) as cheap as the proof allows; with one key
+    // the output is v exactly.
+    it('runs more than 65535 batch·head slices in one call (B·H = 65536)', async () => {
+      const [B, H] = [1024, 64];
+      const q = randn(B * H, 41), k = randn(B * H, 42), v = randn(B * H, 43);
+      const out = await denseAttention(
+        await tensorOn(device, q, [B, H, 1, 1]), await tensorOn(device, k, [B, H, 1, 1]),
+        await tensorOn(device, v, [B, H, 1, 1]),
+      );
+      expectEqualArrays((await out.data()) as Float32Array, v);
     });
 
     for (const dtype of ['float16', 'bfloat16'] as const) {

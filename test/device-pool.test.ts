@@ -1,12 +1,56 @@
 // The CUDA memory pool's logic (native/cpu/caching_pool.cc) over a simulated device, so that
 // reuse, the SPARSE_ATTENTION_CUDA_MEMORY_LIMIT cap, OUT_OF_MEMORY and the statistics are
 // proven on every machine, GPU or not.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { PoolStep } from '../binding.js';
 import { native } from '../lib/native.js';
+import { hasCuda } from './helpers/devices.js';
 import { rng } from './helpers/random.js';
 
 const KiB = 1024, MiB = 1024 * KiB;
+
+// Runs in a child process on the raw binding (its pool capped by SPARSE_ATTENTION_CUDA_MEMORY_LIMIT);
+// prints one JSON line.
+const OOM_SCRIPT = `
+import { createRequire } from 'node:module';
+const native = createRequire(import.meta.url)(process.env.SPARSE_ATTENTION_ADDON);
+const size = (shape) => shape.reduce((a, b) => a * b, 1);
+const values = (n, seed) => { let s = seed; return Float32Array.from({ length: n }, () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5); };
+const host = (data, shape) => ({ dtype: 0, shape, device: -1, host: data });
+const empty = (shape) => ({ dtype: 0, shape, device: 0, buffer: native.DeviceBuffer.allocate(0, size(shape) * 4) });
+const toDevice = async (data, shape) => { const t = empty(shape); await native.copyTensor(host(data, shape), t); return t; };
+const toHost = async (t) => { const data = new Float32Array(size(t.shape)); await native.copyTensor(t, host(data, t.shape)); return data; };
+const options = (nHashes) => ({ bucketFactors: [4], nHashes, chunkLength: 64, chunksBefore: 1, chunksAfter: 0, causal: false });
+
+const live = () => native.memoryStats().cudaLiveBytes;
+const start = live();
+const big = [1, 1, 1024, 256];
+const qk = await toDevice(values(size(big), 1), big), v = await toDevice(values(size(big), 2), big);
+const rotations = await toDevice(values(256 * 2 * 2, 3), [1, 256, 2, 2]);
+const out = empty(big);
+const failing = native.lshAttention(qk, v, rotations, null, out, options(2)).then(() => 'resolved', (e) => e.code ?? String(e));
+const trips = Array.from({ length: 8 }, async (_, i) => {
+  const data = values(2048, 10 + i), t = await toDevice(data, [2048]);
+  const back = await toHost(t);
+  t.buffer.release();
+  return back.every((x, j) => x === data[j]);
+});
+const result = { failing: await failing, intact: (await Promise.all(trips)).every(Boolean) };
+for (const t of [qk, v, rotations, out]) t.buffer.release();
+result.leftLive = live() - start;
+
+const small = [1, 2, 200, 32];
+const data = { qk: values(size(small), 4), v: values(size(small), 5), r: values(2 * 32 * 2 * 2, 6) };
+const cpuOut = new Float32Array(size(small));
+await native.lshAttention(host(data.qk, small), host(data.v, small), host(data.r, [2, 32, 2, 2]), null, host(cpuOut, small), options(2));
+const gpu = [await toDevice(data.qk, small), await toDevice(data.v, small), await toDevice(data.r, [2, 32, 2, 2]), empty(small)];
+await native.lshAttention(gpu[0], gpu[1], gpu[2], null, gpu[3], options(2));
+const gpuOut = await toHost(gpu[3]);
+result.smallMaxError = Math.max(...gpuOut.map((x, i) => Math.abs(x - cpuOut[i])));
+console.log(JSON.stringify(result));
+`;
 const simulate = (limit: number, capacity: number, steps: PoolStep[]) => native._poolSimulation(limit, capacity, steps);
 
 describe('device memory pool', () => {
@@ -115,6 +159,40 @@ describe('device memory pool', () => {
       expect(r.outcomes.some((o) => o.code === 'OUT_OF_MEMORY')).toBe(true);
       expect(r.deviceAfterTeardown.usedBytes).toBe(0);
       expect(r.deviceAfterTeardown.releases).toBe(r.deviceAfterTeardown.allocations);
+    });
+  });
+
+  // The pool does not know streams: a block released while an op's kernels still run could be
+  // handed to another request. The op runner therefore owns an op's device memory (the blocks
+  // its task captures, the output among them, and its scratch) and releases it only after its
+  // one synchronisation of the op's stream, on the error path too, before reporting the error.
+  describe('the op runner', () => {
+    for (const fail of [false, true]) {
+      it(`releases an op's device memory only after synchronising its stream${fail ? ', also when the op throws after queuing work' : ''}`, async () => {
+        const run = native._opRunnerSimulation(fail);
+        if (fail) await expect(run.done).rejects.toMatchObject({ name: 'Error', code: 'OUT_OF_MEMORY' });
+        else await run.done;
+        expect(run.events()).toEqual(['queue', 'synchronize', 'release scratch', 'release output']);
+      });
+    }
+  });
+
+  // The same on a device, in a child process whose pool is capped at 4 MiB: lshAttention's
+  // hashing and sorting kernels are queued, then its 2 MiB of per-round outputs do not fit.
+  // While it fails, round trips of blocks the size of its scratch run on other streams; the
+  // runner keeps that scratch until the failed op's stream is done, so theirs come back intact
+  // (released early, a block could be handed to a round trip while the sort still writes it).
+  describe.skipIf(!hasCuda)(hasCuda ? 'on a device' : 'on a device (skipped: no CUDA device on this machine)', () => {
+    it('an OUT_OF_MEMORY after kernels were queued rejects cleanly, frees the op\'s memory and leaves the device usable', () => {
+      const addon = process.env.SPARSE_ATTENTION_ADDON ?? fileURLToPath(new URL('../build/Release/sparse_attention.node', import.meta.url));
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', OOM_SCRIPT], {
+        env: { ...process.env, SPARSE_ATTENTION_ADDON: addon, SPARSE_ATTENTION_CUDA_MEMORY_LIMIT: '4m' },
+        encoding: 'utf8', timeout: 600_000,
+      });
+      expect(child.status, child.stderr).toBe(0);
+      const result = JSON.parse(child.stdout.trim().split('\n').pop()!);
+      expect(result).toEqual({ failing: 'OUT_OF_MEMORY', intact: true, leftLive: 0, smallMaxError: expect.any(Number) });
+      expect(result.smallMaxError).toBeLessThan(1e-4);
     });
   });
 

@@ -92,6 +92,18 @@ describe('lshHash', () => {
       });
     }
 
+    // (32 tokens + 32 rotation columns) · 1024 features · 4 bytes is 256 KiB, more than a CUDA
+    // block's shared memory: the device streams the features through in slices.
+    it('hashes head dimensions wider than a block\'s shared memory like the reference (D = 1024)', async () => {
+      const cfg = { B: 1, H: 1, L: 64, D: 1024, nHashes: 2, nBuckets: [4, 8] as number[] };
+      const qk = randn(cfg.L * cfg.D, 14);
+      const rotations = rotationsFor({ ...cfg, chunkLength: 1, chunksBefore: 0, chunksAfter: 0, causal: false }, 15);
+      const buckets = await lshHash(await tensorOn(device, qk, [1, 1, cfg.L, cfg.D]), {
+        rotations: await tensorOn(device, rotations.data, rotations.shape), nBuckets: cfg.nBuckets,
+      });
+      expectEqualArrays(await buckets.data(), referenceBuckets(qk, rotations.data, undefined, cfg));
+    });
+
     it('treats an all-ones padding mask as no mask (no extra bucket)', async () => {
       const qk = randn(2 * 2 * 20 * 8, 3), rot = randn(2 * 8 * 2 * 4, 4);
       const qkT = await tensorOn(device, qk, [2, 2, 20, 8]), rotT = await tensorOn(device, rot, [2, 8, 2, 4]);
@@ -197,6 +209,28 @@ describe('lshAttention', () => {
         expectClose(await out.data() as Float32Array, referenceLshAttention(qk, v, rotations.data, mask, cfg), tolerance);
       });
     }
+
+    // L = 40, chunkLength 8, 2 rounds: 10 chunks. Up to 10 chunks before or after agree with
+    // Hugging Face's look-adjacent (a shift of 10 is the chunk itself); more is a RangeError,
+    // and 2^31 - 1 would have overflowed the int32 keys per query chunkLength·(1 + before + after).
+    it('takes chunksBefore and chunksAfter up to the number of chunks and rejects more, naming the option', async () => {
+      const cfg: LshReferenceConfig = { B: 1, H: 2, L: 40, D: 8, nHashes: 2, nBuckets: 4, chunkLength: 8, chunksBefore: 10, chunksAfter: 3, causal: false };
+      const { B, H, L, D } = cfg;
+      const qk = randn(B * H * L * D, 25, 2), v = randn(B * H * L * D, 26);
+      const rotations = rotationsFor(cfg, 27);
+      const inputs = [await tensorOn(device, qk, [B, H, L, D]), await tensorOn(device, v, [B, H, L, D])] as const;
+      const options = { nHashes: 2, nBuckets: 4, chunkLength: 8, rotations: await tensorOn(device, rotations.data, rotations.shape) };
+      const out = await lshAttention(...inputs, { ...options, chunksBefore: 10, chunksAfter: 3 });
+      expectClose(await out.data() as Float32Array, referenceLshAttention(qk, v, rotations.data, undefined, cfg), tolerance);
+      for (const [key, value] of [['chunksBefore', 11], ['chunksAfter', 11], ['chunksBefore', 2 ** 31 - 1], ['chunksAfter', 2 ** 31 - 1]] as const) {
+        const result = lshAttention(...inputs, { ...options, [key]: value });
+        await expect(result).rejects.toThrow(RangeError);
+        await expect(result).rejects.toThrow(new RegExp(`opts.${key} must be at most the number of chunks, .* = 10, got ${value}`));
+      }
+      // L <= chunkLength is full attention: the options are unused, any int32 is accepted.
+      const short = [await tensorOn(device, qk.subarray(0, H * 8 * D), [1, H, 8, D]), await tensorOn(device, v.subarray(0, H * 8 * D), [1, H, 8, D])] as const;
+      expect((await lshAttention(...short, { nHashes: 2, nBuckets: 4, chunkLength: 8, chunksBefore: 2 ** 31 - 1 })).shape).toEqual([1, H, 8, D]);
+    });
 
     it('draws rotations from the seed with the package generator, deterministically', async () => {
       const [B, H, L, D] = [1, 2, 48, 16];

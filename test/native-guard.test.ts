@@ -220,11 +220,13 @@ describe('native layer guard', () => {
       for (const global of [1, 'g', { q: a[3], k: a[4] }, { q: a[3], k: a[4], v: 7 }])
         expectThrowsCleanly(() => native.localAttention(a[0]!, a[1]!, a[2]!, global as never, null, a[7]!, DEFAULT_OPTIONS.localAttention));
     });
-    it('the LSH ops need bucket factors that are even, within int32, and integer round and chunk options', () => {
+    it('the LSH ops need bucket factors that are even, within int32, and integer round and chunk options within range', () => {
       const base = DEFAULT_OPTIONS.lshAttention;
       for (const change of [{ bucketFactors: 4 }, { bucketFactors: [] }, { bucketFactors: [3] }, { bucketFactors: [0] },
         { bucketFactors: [65536, 65536] }, { bucketFactors: ['4'] }, { nHashes: 0 }, { nHashes: 1e300 }, { nHashes: NaN },
-        { chunkLength: 0 }, { chunkLength: 2.5 }, { chunksBefore: -1 }, { chunksAfter: '1' }, { causal: 1 }, { causal: undefined }])
+        { chunkLength: 0 }, { chunkLength: 2.5 }, { chunksBefore: -1 }, { chunksAfter: '1' }, { causal: 1 }, { causal: undefined },
+        // 2 rounds of 2 chunks: at most 4 chunks on either side (2^31 - 1 overflowed the keys per query).
+        { chunksBefore: 5 }, { chunksAfter: 5 }, { chunksBefore: 2 ** 31 - 1 }, { chunksAfter: 2 ** 31 - 1 }])
         expectThrowsCleanly(() => call('lshAttention', VALID.lshAttention(), { ...base, ...change }));
       for (const opts of [null, {}, { bucketFactors: [5] }])
         expectThrowsCleanly(() => call('lshHash', VALID.lshHash(), opts));

@@ -84,6 +84,63 @@ describe('non-finite inputs', () => {
         });
       }
 
+      // On CUDA these shapes run on tensor cores, where a masked key's value row is still part of
+      // the P·V product (with P = 0): NaN and infinities there must not reach earlier queries.
+      for (const dtype of ['float16', 'bfloat16'] as const) {
+        for (const D of [64, 128]) {
+          it(`a NaN or infinite value hidden by the causal mask does not reach earlier queries (${dtype}, D = ${D})`, async () => {
+            const L = 300;
+            const convert = dtype === 'float16' ? toFloat16 : toBFloat16;
+            const x = { q: randn(L * D, 21), k: randn(L * D, 22), v: randn(L * D, 23) };
+            x.v[100 * D + 2] = NaN;
+            x.v[200 * D + 5] = -Infinity;
+            const bits = { q: convert(x.q), k: convert(x.k), v: convert(x.v) };
+            const half = async (b: Uint16Array) => {
+              const t = Tensor.from(b, [1, 1, L, D], { dtype });
+              return device === 'cpu' ? t : t.to(device);
+            };
+            const out = await denseAttention(await half(bits.q), await half(bits.k), await half(bits.v), { causal: true });
+            const got = fromHalf((await out.data()) as Uint16Array, dtype);
+            const expected = denseReference(fromHalf(bits.q, dtype), fromHalf(bits.k, dtype), fromHalf(bits.v, dtype), [1, 1, L, L, D], 1 / Math.sqrt(D), true);
+            expect(got.subarray(0, 100 * D).every(Number.isFinite)).toBe(true);
+            expectSameNonFinite(got, expected, 1e-2);
+          });
+        }
+      }
+
+      // Key 7's score is about -2000 below the others: its weight is exactly 0 in float32 and
+      // float64 alike, and 0 · NaN and 0 · ±Infinity are NaN in softmax(q·kᵀ)·v.
+      for (const causal of [false, true]) {
+        it(`a visible key whose weight underflows to 0 still passes its NaN or infinite value on${causal ? ' (causal)' : ''}`, async () => {
+          const [L, D] = [40, 4];
+          const data = { q: new Float32Array(L * D).fill(1), k: randn(L * D, 7), v: randn(L * D, 8) };
+          data.k.fill(-1000, 7 * D, 8 * D);
+          data.v.set([NaN, Infinity, -Infinity], 7 * D);
+          const [q, k, v] = await Promise.all([data.q, data.k, data.v].map((x) => tensorOn(device, x, [1, 1, L, D])));
+          const out = (await (await denseAttention(q!, k!, v!, { causal })).data()) as Float32Array;
+          const expected = denseReference(data.q, data.k, data.v, [1, 1, L, L, D], 0.5, causal);
+          expect(Number.isNaN(expected[7 * D + 1])).toBe(true);
+          expectSameNonFinite(out, expected, device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
+
+      // The first 256 keys score -Infinity for every query (q > 0, k[j][0] = -Infinity): their
+      // weights are 0, the later keys decide the rows, and key 3's NaN value still reaches every
+      // row through its zero weight. Causal rows before 256 see no finite score: NaN.
+      for (const causal of [false, true]) {
+        it(`keys scoring -Infinity weigh 0 even when a query's first keys all do${causal ? ' (causal: all NaN until a finite score)' : ''}`, async () => {
+          const [L, D] = [300, 2];
+          const data = { q: new Float32Array(L * D).fill(1), k: randn(L * D, 9), v: randn(L * D, 10) };
+          for (let j = 0; j < 256; j++) data.k[j * D] = -Infinity, data.k[j * D + 1] = 0;
+          data.v[3 * D + 1] = NaN;
+          const [q, k, v] = await Promise.all([data.q, data.k, data.v].map((x) => tensorOn(device, x, [1, 1, L, D])));
+          const out = (await (await denseAttention(q!, k!, v!, { causal })).data()) as Float32Array;
+          const expected = denseReference(data.q, data.k, data.v, [1, 1, L, L, D], 1 / Math.sqrt(D), causal);
+          expect(Number.isFinite(expected[(L - 1) * D])).toBe(true);
+          expectSameNonFinite(out, expected, device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
+
       it('returns all NaN for all-NaN inputs, in the time of an ordinary call', async () => {
         const x = await tensorOn(device, new Float32Array(B * H * L * D).fill(NaN), [B, H, L, D]);
         const out = (await (await denseAttention(x, x, x)).data()) as Float32Array;
@@ -122,6 +179,74 @@ describe('non-finite inputs', () => {
             shape: [B, H, L, D], ...seen, qGlobal: seen.q, kGlobal: seen.k, vGlobal: seen.v, mask, left: 8, right: 8,
             scale: 1 / Math.sqrt(D),
           });
+          expectSameNonFinite((await out.data()) as Float32Array, expected, device === 'cpu' ? 1e-5 : 1e-4);
+        });
+      }
+
+      // On CUDA these shapes run on tensor cores, where every key of a band tile is part of the
+      // P·V product: padding keys and keys outside a row's window get P = 0 there, and their NaN
+      // or infinite values must still reach no row. Padding rows are 0 even when their own query
+      // is NaN. L = 300: padding at 150 and 151, global tokens at 20 and 120, window 8.
+      for (const dtype of ['float16', 'bfloat16'] as const) {
+        for (const D of [64, 128]) {
+          it(`NaN and infinities behind padding or outside a window reach no row, padding rows stay 0 (${dtype}, D = ${D})`, async () => {
+            const L = 300;
+            const padMask = new Int32Array(L);
+            padMask[150] = padMask[151] = -1;
+            padMask[20] = padMask[120] = 1;
+            const convert = dtype === 'float16' ? toFloat16 : toBFloat16;
+            const x = { q: randn(L * D, 31), k: randn(L * D, 32), v: randn(L * D, 33) };
+            x.v.fill(NaN, 150 * D, 151 * D);    // a padding key inside its neighbours' windows
+            x.q[151 * D] = NaN;                 // a padding row's own query
+            x.v[200 * D + 3] = NaN;             // seen by rows 192..208 only
+            x.v[60 * D + 5] = Infinity;         // seen by rows 52..68 only
+            const bits = { q: convert(x.q), k: convert(x.k), v: convert(x.v) };
+            const half = async (b: Uint16Array) => {
+              const t = Tensor.from(b, [1, 1, L, D], { dtype });
+              return device === 'cpu' ? t : t.to(device);
+            };
+            const out = await localAttention(await half(bits.q), await half(bits.k), await half(bits.v), {
+              window: 8, attentionMask: await tensorOn(device, padMask, [1, L]),
+            });
+            const got = fromHalf((await out.data()) as Uint16Array, dtype);
+            const seen = { q: fromHalf(bits.q, dtype), k: fromHalf(bits.k, dtype), v: fromHalf(bits.v, dtype) };
+            const expected = localReference({
+              shape: [1, 1, L, D], ...seen, qGlobal: seen.q, kGlobal: seen.k, vGlobal: seen.v, mask: padMask, left: 8, right: 8,
+              scale: 1 / Math.sqrt(D),
+            });
+            expect(Array.from(got.subarray(150 * D, 152 * D))).toEqual(new Array(2 * D).fill(0));
+            expect(got.subarray(176 * D, 192 * D).every(Number.isFinite)).toBe(true);
+            expectSameNonFinite(got, expected, 1e-2);
+          });
+        }
+      }
+
+      // Visible keys whose weight is exactly 0 (a score about -1e30 below the others, or -Infinity)
+      // still pass a NaN or infinite value on, as in softmax(q·kᵀ)·v: in the windows that hold
+      // them, in the global rows, and through a global column to every local row. q > 0.
+      const ZERO_WEIGHT_CASES: Array<[string, (k: Float32Array) => void, Poison[]]> = [
+        ['a window key whose weight underflows to 0 passes its NaN and infinities to the windows and global rows that see it',
+          (k) => k.fill(-1e30, 100 * D, 101 * D), [
+            { tensor: 'v', at: [0, 0, 100, 1], value: NaN }, { tensor: 'v', at: [0, 1, 100, 2], value: Infinity },
+          ]],
+        ['a global key whose weight underflows to 0 passes its NaN to every local and global row',
+          (k) => k.fill(-1e30, 20 * D, 21 * D), [{ tensor: 'v', at: [0, 1, 20, 4], value: NaN }]],
+        // On the CPU, row 84's window ends in a key tile [88, 120) where it sees only these keys.
+        ['window keys scoring -Infinity pass a NaN value on with their zero weights',
+          (k) => { for (let j = 88; j <= 92; j++) k[j * D] = -Infinity; }, [{ tensor: 'v', at: [0, 0, 90, 2], value: NaN }]],
+      ];
+      for (const [name, shapeKeys, poisons] of ZERO_WEIGHT_CASES) {
+        it(name, async () => {
+          const data = { q: randn(B * H * L * D, 14).map((x) => Math.abs(x) + 0.1), k: randn(B * H * L * D, 15), v: randn(B * H * L * D, 16) };
+          for (let h = 0; h < H; h++) shapeKeys(data.k.subarray(h * L * D, (h + 1) * L * D));
+          for (const p of poisons) data[p.tensor][((p.at[0] * H + p.at[1]) * L + p.at[2]) * D + p.at[3]] = p.value;
+          const [q, k, v] = await Promise.all([data.q, data.k, data.v].map((x) => tensorOn(device, x, [B, H, L, D])));
+          const out = await localAttention(q!, k!, v!, { window: 8, attentionMask: await tensorOn(device, mask, [B, L]) });
+          const expected = localReference({
+            shape: [B, H, L, D], ...data, qGlobal: data.q, kGlobal: data.k, vGlobal: data.v, mask, left: 8, right: 8,
+            scale: 1 / Math.sqrt(D),
+          });
+          expect(expected.some(Number.isNaN)).toBe(true);
           expectSameNonFinite((await out.data()) as Float32Array, expected, device === 'cpu' ? 1e-5 : 1e-4);
         });
       }

@@ -29,9 +29,14 @@ export interface LshAttentionOptions {
   nBuckets: BucketCount;
   /** Queries per chunk of the sorted sequence, >= 1. L <= chunkLength runs full attention. */
   chunkLength: number;
-  /** Chunks before each chunk that it attends to; default 1. */
+  /**
+   * Chunks before each chunk that it attends to, wrapping around the sorted sequence of all
+   * rounds; default 1. When L > chunkLength, at most the number of chunks,
+   * nHashes·ceil(L/chunkLength) (Hugging Face's look-adjacent gives a shift of that many or
+   * more the chunk itself; here it would only wrap around again).
+   */
   chunksBefore?: number;
-  /** Chunks after each chunk that it attends to; default 0. */
+  /** Chunks after each chunk that it attends to; default 0. Bounded like chunksBefore. */
   chunksAfter?: number;
   /** A query may not see later original positions; default false. */
   causal?: boolean;
@@ -102,6 +107,26 @@ function checkIndexRange(fn: string, qk: Tensor, nHashes: number, paddedLength: 
   if (slots > MAX_INDEX || buckets > MAX_INDEX)
     throw new RangeError(
       `${fn}: B·H·nHashes·L = ${slots} and nHashes·(buckets + 1) = ${buckets} must fit int32 (${MAX_INDEX})`,
+    );
+}
+
+/**
+ * The chunks each chunk attends to, on the chunked path: chunksBefore and chunksAfter each at
+ * most nChunks, the number of chunks of the sorted sequence (all rounds). Hugging Face's
+ * _look_adjacent takes a shift of nChunks or more as the chunk itself, the kernels wrap it
+ * around: the two agree up to nChunks, and larger values add nothing but repeats. The keys
+ * per query, chunkLength·(1 + chunksBefore + chunksAfter), are int32 indices in the kernels.
+ */
+function checkChunkNeighbours(fn: string, nChunks: number, chunkLength: number, before: number, after: number): void {
+  for (const [name, value] of [['opts.chunksBefore', before], ['opts.chunksAfter', after]] as const)
+    if (value > nChunks)
+      throw new RangeError(
+        `${fn}: ${name} must be at most the number of chunks, nHashes·ceil(L/chunkLength) = ${nChunks}, got ${value}`,
+      );
+  const keys = chunkLength * (1 + before + after);
+  if (keys > MAX_INDEX)
+    throw new RangeError(
+      `${fn}: opts.chunksBefore and opts.chunksAfter give chunkLength·(1 + chunksBefore + chunksAfter) = ${keys} keys per query, more than int32 indexing allows`,
     );
 }
 
@@ -194,7 +219,10 @@ export async function lshAttention(qk: Tensor, v: Tensor, opts: LshAttentionOpti
   const given = o.rotations === undefined ? undefined : checkRotations(FN, o.rotations, qk, nHashes, factors);
   const seed = o.seed === undefined ? 0 : checkInt(FN, 'opts.seed', o.seed, 0, 2 ** 32 - 1);
   const standard = L <= chunkLength;
-  if (!standard) checkIndexRange(FN, qk, nHashes, Math.ceil(L / chunkLength) * chunkLength, factors);
+  if (!standard) {
+    checkIndexRange(FN, qk, nHashes, Math.ceil(L / chunkLength) * chunkLength, factors);
+    checkChunkNeighbours(FN, nHashes * Math.ceil(L / chunkLength), chunkLength, chunksBefore, chunksAfter);
+  }
   checkSameDevice(FN, { qk, v, 'opts.paddingMask': mask, 'opts.rotations': given });
   const signal = checkSignal(FN, o.signal);
 

@@ -28,6 +28,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("sortByBucket", Napi::Function::New<sortByBucket>(env, "sortByBucket"));
   exports.Set("lshAttention", Napi::Function::New<lshAttention>(env, "lshAttention"));
   exports.Set("_poolSimulation", Napi::Function::New<poolSimulation>(env, "_poolSimulation"));
+  exports.Set("_opRunnerSimulation", Napi::Function::New<opRunnerSimulation>(env, "_opRunnerSimulation"));
   exports.Set("_parseByteCount", Napi::Function::New<parseByteCountHook>(env, "_parseByteCount"));
   exports.Set("takeDeviceTimings", Napi::Function::New<takeDeviceTimings>(env, "takeDeviceTimings"));
   return exports;

@@ -1,4 +1,6 @@
 // axialPositionEncoding(w0, w1, positionIds | null, out, { layout }, cancel)
+#include <memory>
+
 #include "addon/errors.h"
 #include "addon/op_options.h"
 #include "addon/op_worker.h"
@@ -47,13 +49,15 @@ Napi::Value axialPositionEncoding(const Napi::CallbackInfo& info) {
     if (int64_t(s.B) * s.L == 0) return;
     if (ctx.device < 0) return axialPositionEncodingCpu(ctx.cpu, s, w0.data, w1.data, positionIds, out.data);
 #ifdef SA_WITH_CUDA
-    cuda::Block flag = cuda::allocate(ctx.device, sizeof(int32_t));
-    int32_t found = 0;
-    cuda::copyAsync(flag.get(), &found, sizeof(found), cuda::CopyKind::HostToDevice, ctx.stream);
-    axialPositionEncodingCuda(ctx.stream, s, w0.data, w1.data, positionIds, out.data, static_cast<int32_t*>(flag.get()));
-    cuda::copyAsync(&found, flag.get(), sizeof(found), cuda::CopyKind::DeviceToHost, ctx.stream);
-    cuda::synchronize(ctx.stream, "axialPositionEncoding");
-    if (found) throw KernelError(ErrorCode::InvalidArgument, "positionIds: a position id is outside [0, n0 * n1)");
+    auto* flag = static_cast<int32_t*>(deviceScratch(ctx, sizeof(int32_t)));
+    // Host side of the flag: owned by the check, which the runner keeps past its synchronisation.
+    auto found = std::make_shared<int32_t>(0);
+    cuda::copyAsync(flag, found.get(), sizeof(int32_t), cuda::CopyKind::HostToDevice, ctx.stream);
+    *ctx.afterSync = [found] {
+      if (*found) throw KernelError(ErrorCode::InvalidArgument, "positionIds: a position id is outside [0, n0 * n1)");
+    };
+    axialPositionEncodingCuda(ctx.stream, s, w0.data, w1.data, positionIds, out.data, flag);
+    cuda::copyAsync(found.get(), flag, sizeof(int32_t), cuda::CopyKind::DeviceToHost, ctx.stream);
 #endif
   });
 }

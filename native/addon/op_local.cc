@@ -1,5 +1,6 @@
 // localAttention(q, k, v, global | null, attentionMask | null, out, { left, right, scale }, cancel)
 #include <cmath>
+#include <memory>
 
 #include "addon/errors.h"
 #include "addon/host_float.h"
@@ -88,18 +89,20 @@ Napi::Value localAttention(const Napi::CallbackInfo& info) {
                                                  hasGlobal ? global.v.data : v.data};
                       if (!maskData)
                         return localAttentionCuda(ctx.stream, s, q.dtype, in, nullptr, out.data, nullptr, nullptr);
-                      cuda::Block workspace = cuda::allocate(ctx.device, localAttentionCudaWorkspaceBytes(s));
-                      cuda::Block flag = cuda::allocate(ctx.device, sizeof(int32_t));
-                      int32_t invalidMask = 0;
-                      cuda::copyAsync(flag.get(), &invalidMask, sizeof(invalidMask), cuda::CopyKind::HostToDevice,
+                      void* workspace = deviceScratch(ctx, localAttentionCudaWorkspaceBytes(s));
+                      auto* flag = static_cast<int32_t*>(deviceScratch(ctx, sizeof(int32_t)));
+                      // Host side of the flag: owned by the check, which the runner keeps past its
+                      // synchronisation.
+                      auto invalidMask = std::make_shared<int32_t>(0);
+                      cuda::copyAsync(flag, invalidMask.get(), sizeof(int32_t), cuda::CopyKind::HostToDevice,
                                       ctx.stream);
-                      localAttentionCuda(ctx.stream, s, q.dtype, in, maskData, out.data, workspace.get(),
-                                         static_cast<int32_t*>(flag.get()));
-                      cuda::copyAsync(&invalidMask, flag.get(), sizeof(invalidMask), cuda::CopyKind::DeviceToHost,
+                      *ctx.afterSync = [invalidMask] {
+                        if (*invalidMask)
+                          throw KernelError(ErrorCode::InvalidArgument, "attentionMask: values must be -1, 0 or 1");
+                      };
+                      localAttentionCuda(ctx.stream, s, q.dtype, in, maskData, out.data, workspace, flag);
+                      cuda::copyAsync(invalidMask.get(), flag, sizeof(int32_t), cuda::CopyKind::DeviceToHost,
                                       ctx.stream);
-                      cuda::synchronize(ctx.stream, "localAttention");
-                      if (invalidMask)
-                        throw KernelError(ErrorCode::InvalidArgument, "attentionMask: values must be -1, 0 or 1");
 #endif
                     });
 }

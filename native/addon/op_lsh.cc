@@ -104,10 +104,8 @@ Napi::Value lshHash(const Napi::CallbackInfo& info) {
       return lshHashCpu(ctx.cpu, s, qkf.get(), rf.get(), paddingMask, buckets);
     }
 #ifdef SA_WITH_CUDA
-    CudaScratch scratch;
     lshHashCuda(ctx.stream, ctx.device, s, qk.dtype, rotations.dtype, qk.data, rotations.data, paddingMask, buckets,
-                scratch);
-    cuda::synchronize(ctx.stream, "lshHash");
+                *ctx.scratch);
 #endif
   });
 }
@@ -137,9 +135,7 @@ Napi::Value sortByBucket(const Napi::CallbackInfo& info) {
     if (buckets.numel == 0) return;
     if (ctx.device < 0) return sortByBucketCpu(ctx.cpu, rows, n, keys, sortedIndex, undoIndex);
 #ifdef SA_WITH_CUDA
-    CudaScratch scratch;
-    sortByBucketCuda(ctx.stream, ctx.device, rows, n, 32, keys, sortedIndex, undoIndex, scratch);
-    cuda::synchronize(ctx.stream, "sortByBucket");
+    sortByBucketCuda(ctx.stream, ctx.device, rows, n, 32, keys, sortedIndex, undoIndex, *ctx.scratch);
 #endif
   });
 }
@@ -169,6 +165,15 @@ Napi::Value lshAttention(const Napi::CallbackInfo& info) {
     requireRotations(env, rotations, qk, s.nHashes, s.factors, op);
     const int64_t Lp = (int64_t(s.L) + s.chunkLength - 1) / s.chunkLength * s.chunkLength;
     requireIndexRange(env, int64_t(s.B) * s.H, s.nHashes, Lp, s.factors, op);
+    // lib/ops/lsh.ts checkChunkNeighbours: each side at most the number of chunks, and the keys
+    // per query (computed in 64 bits) within int32.
+    const int64_t nChunks = int64_t(s.nHashes) * Lp / s.chunkLength;
+    if (s.chunksBefore > nChunks || s.chunksAfter > nChunks)
+      throwRangeError(env, "lshAttention: chunksBefore and chunksAfter must be at most the number of chunks (" +
+                               std::to_string(nChunks) + ")");
+    const lsh::ChunkGeometry geometry{s.chunkLength, s.chunksBefore, s.chunksAfter, int(nChunks)};
+    if (lsh::keysPerQuery(geometry) > kMaxIndex)
+      throwRangeError(env, "lshAttention: chunkLength·(1 + chunksBefore + chunksAfter) keys per query must fit int32");
   }
   requirePaddingMask(env, mask, qk, op);
   requireNoOverlap(env, out, {&qk, &v, &rotations, &mask}, op);
@@ -186,10 +191,8 @@ Napi::Value lshAttention(const Napi::CallbackInfo& info) {
                         return;
                       }
 #ifdef SA_WITH_CUDA
-                      CudaScratch scratch;
                       lshAttentionCuda(ctx.stream, ctx.device, s, qk.dtype, rotations.dtype, qk.data, v.data,
-                                       standard ? nullptr : rotations.data, paddingMask, out.data, scratch);
-                      cuda::synchronize(ctx.stream, "lshAttention");
+                                       standard ? nullptr : rotations.data, paddingMask, out.data, *ctx.scratch);
 #endif
                     });
 }

@@ -1,5 +1,6 @@
 #include "addon/op_worker.h"
 
+#include <exception>
 #include <optional>
 #include <string>
 
@@ -12,11 +13,36 @@ namespace sa::addon {
 
 namespace {
 
+#ifdef SA_WITH_CUDA
+// The worker thread's CUDA stream on the device, bracketed by CUDA events when device timing
+// is on.
+class CudaRun : public DeviceRun {
+ public:
+  CudaRun(int device, const char* op) : op_(op), stream_(cuda::threadStream(device)) {
+    if (deviceTimingEnabled()) timer_.emplace(stream_);
+  }
+  cuda::Stream stream() override { return stream_; }
+  void synchronize(bool taskFailed) override {
+    if (timer_ && !taskFailed) timer_->stop();
+    cuda::synchronize(stream_, op_);
+    if (timer_ && !taskFailed) recordDeviceTiming(op_, timer_->elapsedMs());
+  }
+
+ private:
+  const char* op_;
+  cuda::Stream stream_;
+  std::optional<cuda::StreamTimer> timer_;
+};
+
+std::unique_ptr<DeviceRun> cudaRun(int device, const char* op) { return std::make_unique<CudaRun>(device, op); }
+#endif
+
 class OpWorker : public Napi::AsyncWorker {
  public:
-  OpWorker(Napi::Env env, const char* op, int device, std::shared_ptr<std::atomic<bool>> cancelled, Task task)
+  OpWorker(Napi::Env env, const char* op, int device, DeviceRuns runs, std::shared_ptr<std::atomic<bool>> cancelled,
+           Task task)
       : Napi::AsyncWorker(env, op), deferred_(Napi::Promise::Deferred::New(env)), op_(op), device_(device),
-        cancelled_(std::move(cancelled)), task_(std::move(task)) {}
+        runs_(std::move(runs)), cancelled_(std::move(cancelled)), task_(std::move(task)) {}
 
   void keep(const Napi::Value& value) {
     if (value.IsObject()) kept_.push_back(Napi::Persistent(value.As<Napi::Object>()));
@@ -25,24 +51,52 @@ class OpWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
+    std::exception_ptr failure;
+    std::unique_ptr<DeviceRun> run;
     try {
       if (cancelled_ && cancelled_->load()) throw KernelError(ErrorCode::Aborted, "aborted");
-      ExecContext ctx{device_, CpuContext{&defaultThreadPool(), cancelled_.get()}, nullptr};
-#ifdef SA_WITH_CUDA
-      std::optional<cuda::StreamTimer> timer;
+      ExecContext ctx{device_, CpuContext{&defaultThreadPool(), cancelled_.get()}, nullptr, &scratch_, &afterSync_};
       if (device_ >= 0) {
-        ctx.stream = cuda::threadStream(device_);
-        if (deviceTimingEnabled()) timer.emplace(ctx.stream);
+        run = runs_(device_, op_);
+        ctx.stream = run->stream();
       }
-#endif
       task_(ctx);
-#ifdef SA_WITH_CUDA
-      if (device_ >= 0) {
-        if (timer) timer->stop();
-        cuda::synchronize(ctx.stream, op_);
-        if (timer) recordDeviceTiming(op_, timer->elapsedMs());
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    // The op's one synchronisation, whether the task returned or threw: until it, kernels the
+    // task queued may still use its scratch, the blocks it captured and its output.
+    if (run) {
+      try {
+        run->synchronize(bool(failure));
+      } catch (...) {
+        if (!failure) failure = std::current_exception();
       }
-#endif
+    }
+    // Only now may that memory go back to the pool (the task's captures hold the tensors).
+    scratch_.clear();
+    task_ = nullptr;
+    if (!failure && afterSync_) {
+      try {
+        afterSync_();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    afterSync_ = nullptr;
+    if (failure) report(failure);
+  }
+
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+
+  void OnError(const Napi::Error& error) override {
+    deferred_.Reject(kernelErrorValue(Env(), code_, error.Message()).Value());
+  }
+
+ private:
+  void report(const std::exception_ptr& failure) {
+    try {
+      std::rethrow_exception(failure);
     } catch (const KernelError& e) {
       code_ = e.code();
       SetError(e.code() == ErrorCode::Aborted ? std::string(op_) + ": aborted" : std::string(op_) + ": " + e.what());
@@ -59,18 +113,14 @@ class OpWorker : public Napi::AsyncWorker {
     }
   }
 
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-
-  void OnError(const Napi::Error& error) override {
-    deferred_.Reject(kernelErrorValue(Env(), code_, error.Message()).Value());
-  }
-
- private:
   Napi::Promise::Deferred deferred_;
   const char* op_;
   int device_;
+  DeviceRuns runs_;
   std::shared_ptr<std::atomic<bool>> cancelled_;
   Task task_;
+  cuda::CudaScratch scratch_;
+  std::function<void()> afterSync_;
   std::vector<Napi::ObjectReference> kept_;
   ErrorCode code_ = ErrorCode::CudaError;
 };
@@ -84,17 +134,24 @@ std::shared_ptr<std::atomic<bool>> cancelFlag(const Napi::Value& token) {
   return t->flag();
 }
 
-Napi::Value scheduleOp(Napi::Env env, const char* op, int device, const std::vector<Napi::Value>& keepAlive,
-                       const Napi::Value& cancel, Task task) {
-#ifndef SA_WITH_CUDA
-  if (device >= 0) throwCoded(env, "NO_DEVICE", std::string(op) + ": this build has no CUDA support");
-#endif
+Napi::Value scheduleOpOn(Napi::Env env, const char* op, int device, DeviceRuns runs,
+                         const std::vector<Napi::Value>& keepAlive, const Napi::Value& cancel, Task task) {
   auto flag = cancelFlag(cancel);
-  auto* worker = new OpWorker(env, op, device, std::move(flag), std::move(task));
+  auto* worker = new OpWorker(env, op, device, std::move(runs), std::move(flag), std::move(task));
   for (const auto& value : keepAlive) worker->keep(value);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
+}
+
+Napi::Value scheduleOp(Napi::Env env, const char* op, int device, const std::vector<Napi::Value>& keepAlive,
+                       const Napi::Value& cancel, Task task) {
+#ifdef SA_WITH_CUDA
+  return scheduleOpOn(env, op, device, cudaRun, keepAlive, cancel, std::move(task));
+#else
+  if (device >= 0) throwCoded(env, "NO_DEVICE", std::string(op) + ": this build has no CUDA support");
+  return scheduleOpOn(env, op, device, nullptr, keepAlive, cancel, std::move(task));
+#endif
 }
 
 }  // namespace sa::addon

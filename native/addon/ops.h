@@ -18,6 +18,7 @@ Napi::Value lshAttention(const Napi::CallbackInfo& info);
 
 // Test-only hooks (testing_hooks.cc).
 Napi::Value poolSimulation(const Napi::CallbackInfo& info);
+Napi::Value opRunnerSimulation(const Napi::CallbackInfo& info);
 Napi::Value parseByteCountHook(const Napi::CallbackInfo& info);
 
 }  // namespace sa::addon

@@ -43,6 +43,10 @@ void denseQueryTile(const DenseShape& s, const float* q, const float* k, const f
       std::fill(row + visible, row + n, 0.0f);
       if (visible == 0) continue;
       const float newMax = std::max(t.rowMax[r], cpu::rowMax(row, visible));
+      if (newMax == -std::numeric_limits<float>::infinity()) {  // no finite score yet: weights 0 (or NaN)
+        t.rowSum[r] += cpu::weightsBeforeAnyMaximum(row, visible);
+        continue;
+      }
       const float correction = std::exp(t.rowMax[r] - newMax);
       t.rowSum[r] = t.rowSum[r] * correction + cpu::expSumShifted(row, visible, newMax);
       t.rowMax[r] = newMax;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 namespace sa::cpu {
 
@@ -21,6 +22,19 @@ inline bool allFinite(const float* x, int rows, int cols, int ld) {
     }
   }
   return nonFinite == 0;
+}
+
+// The weights, in place, of a row of scores whose running maximum is still -inf: every score
+// the row has seen is -inf, or the row holds a NaN that the maximum passed over (tile_math.h's
+// rowMax). A score of -inf weighs exactly 0 whatever maximum comes later, and its key still
+// counts (0 times a NaN value is NaN, as in softmax(q·kᵀ)·v); any other score can only sit next
+// to a NaN here, so it becomes NaN, as the whole row will be. Returns the weights' sum.
+inline float weightsBeforeAnyMaximum(float* x, int n) {
+  float sum = 0.0f;
+  for (int c = 0; c < n; ++c) sum += (x[c] = x[c] == -std::numeric_limits<float>::infinity()
+                                                 ? 0.0f
+                                                 : std::numeric_limits<float>::quiet_NaN());
+  return sum;
 }
 
 }  // namespace sa::cpu

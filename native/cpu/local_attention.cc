@@ -125,23 +125,27 @@ struct SoftmaxTile {
   }
 
   // Row r sees the columns [lo, hi) of the current key tile except `removed`; every other
-  // column becomes 0 so that P·V ignores it.
+  // column becomes 0 so that P·V ignores it. A visible key whose score is -inf (or whose
+  // weight underflows) keeps its zero weight in the product, as in softmax(q·kᵀ)·v.
   void fold(int r, int n, int lo, int hi) {
     float* row = scores.data() + size_t(r) * kKeyTile;
-    for (int c : removed)
-      if (c >= lo && c < hi) row[c] = kNegInf;
-    const float tileMax = hi > lo ? cpu::rowMax(row + lo, hi - lo) : kNegInf;
-    if (tileMax == kNegInf) {
+    if (hi <= lo) {
       std::fill(row, row + n, 0.0f);
       visible[size_t(r)] = {0, 0};
       return;
     }
+    for (int c : removed)
+      if (c >= lo && c < hi) row[c] = kNegInf;
     visible[size_t(r)] = {lo, hi};
-    const float newMax = std::max(rowMax[r], tileMax);
-    const float correction = std::exp(rowMax[r] - newMax);
-    rowSum[r] = rowSum[r] * correction + cpu::expSumShifted(row + lo, hi - lo, newMax);
-    rowMax[r] = newMax;
-    if (correction != 1.0f) cpu::scaleRow(acc.data() + size_t(r) * D, D, correction);
+    const float newMax = std::max(rowMax[r], cpu::rowMax(row + lo, hi - lo));
+    if (newMax == kNegInf) {  // no finite score yet: weights 0 (or NaN), nothing to rescale
+      rowSum[r] += cpu::weightsBeforeAnyMaximum(row + lo, hi - lo);
+    } else {
+      const float correction = std::exp(rowMax[r] - newMax);
+      rowSum[r] = rowSum[r] * correction + cpu::expSumShifted(row + lo, hi - lo, newMax);
+      rowMax[r] = newMax;
+      if (correction != 1.0f) cpu::scaleRow(acc.data() + size_t(r) * D, D, correction);
+    }
     std::fill(row, row + lo, 0.0f);
     std::fill(row + hi, row + n, 0.0f);
   }

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <string>
 #include <thread>
 
 #include "cpu/tile_math.h"
@@ -188,7 +189,7 @@ void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, C
 // Masks each score row, then turns it into exp(score - M) in place and records the row's
 // float32 lse and the factor exp(M - lse) that makes Σ exp(score - M)·v equal Σ p·v.
 void softmaxRows(const ChunkInputs& in, const lsh::SlotToken* queries, int m, int keyOffset, ChunkScratch& s) {
-  const int K = lsh::keysPerQuery(in.geometry);
+  const int K = int(lsh::keysPerQuery(in.geometry));  // within int32 (op_lsh.cc)
   const int32_t* keyPos = &s.keyPos[keyOffset];
   const int32_t* keyAllowed = &s.keyAllowed[keyOffset];
   for (int i = 0; i < m; ++i) {
@@ -222,7 +223,7 @@ void storeRows(const ChunkInputs& in, const PassOutputs& out, int64_t bh, const 
 // One chunk whose keys start at window row keyOffset, in query tiles of kQueryTile rows. Its
 // own slots, the queries, are the window rows chunksBefore chunks further on.
 void attendChunk(const ChunkInputs& in, const PassOutputs& out, int64_t bh, int keyOffset, ChunkScratch& s) {
-  const int c = in.geometry.chunkLength, K = lsh::keysPerQuery(in.geometry), D = in.D;
+  const int c = in.geometry.chunkLength, K = int(lsh::keysPerQuery(in.geometry)), D = in.D;
   const float* keys = &s.keys[size_t(keyOffset) * D];
   const float* values = &s.values[size_t(keyOffset) * D];
   const int queryOffset = keyOffset + in.geometry.chunksBefore * c;
@@ -263,8 +264,11 @@ void attendHeads(const CpuContext& ctx, const PassPlan& plan, int64_t nHeads, co
     const int64_t bh = out.firstHead + task / plan.tasksPerHead;
     const int first = int(task % plan.tasksPerHead) * plan.chunksPerTask;
     const int count = std::min(plan.chunksPerTask, g.nChunks - first);
-    const int windowRows = (count - 1) * g.chunkLength + lsh::keysPerQuery(g);
-    ChunkScratch scratch(windowRows, lsh::keysPerQuery(g), in.D);
+    const int64_t windowRows = int64_t(count - 1) * g.chunkLength + lsh::keysPerQuery(g);
+    if (windowRows > INT32_MAX)
+      throw KernelError(ErrorCode::OutOfMemory, "lshAttention: a chunk window of " + std::to_string(windowRows) +
+                                                    " key rows is too large");
+    ChunkScratch scratch(int(windowRows), int(lsh::keysPerQuery(g)), in.D);
     gatherWindow(in, bh, first, windowRows, scratch);
     for (int k = 0; k < count; ++k) attendChunk(in, out, bh, k * g.chunkLength, scratch);
     finishStreaming();

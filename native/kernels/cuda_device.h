@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernels/caching_pool.h"
 
@@ -26,6 +27,10 @@ std::string runtimeVersion();
 // it, so an op in flight keeps its inputs alive even if their tensors are disposed meanwhile.
 using Block = std::shared_ptr<void>;
 Block allocate(int device, size_t bytes);
+// Device memory of queued work: its owner keeps it until the stream has been synchronised (the
+// pool would otherwise hand the memory to another stream too early). For the ops, the runner
+// (native/addon/op_worker.h) is that owner.
+using CudaScratch = std::vector<Block>;
 PoolStats poolStats(int device);
 void emptyCache(int device);
 

@@ -46,9 +46,9 @@ SA_HD int lshPaddedLength(int L, int chunkLength) {
   return L <= chunkLength ? L : int((int64_t(L) + chunkLength - 1) / chunkLength * chunkLength);
 }
 
-// Device scratch of launched CUDA work: the caller keeps it alive until the stream has been
-// synchronised (the pool would otherwise hand the memory to another stream too early).
-using CudaScratch = std::vector<cuda::Block>;
+// Device scratch of launched CUDA work (cuda_device.h): the caller keeps it alive until the
+// stream has been synchronised.
+using CudaScratch = cuda::CudaScratch;
 
 // buckets [B, H, nHashes * Lp] from qk [B, H, L, D], rotations [H, D, nHashes, rot/2] and the
 // optional paddingMask [B, L].

@@ -80,13 +80,17 @@ struct ChunkGeometry {
   int chunkLength, chunksBefore, chunksAfter, nChunks;
 };
 
-SA_HD int keysPerQuery(const ChunkGeometry& g) { return g.chunkLength * (1 + g.chunksBefore + g.chunksAfter); }
+// In 64 bits: chunksBefore and chunksAfter may each be as large as nChunks. The glue keeps the
+// result within int32 (op_lsh.cc); kernels that step past it keep their indices in 64 bits.
+SA_HD int64_t keysPerQuery(const ChunkGeometry& g) {
+  return int64_t(g.chunkLength) * (1 + int64_t(g.chunksBefore) + g.chunksAfter);
+}
 
 // Sorted slot of key `keyIndex` of chunk `chunk`: the key list is the slots of chunks
 // chunk - before .. chunk + after in order, wrapping around the whole sorted sequence (all
 // rounds), repeats kept. Indices past keysPerQuery continue the same walk, so one window
 // serves consecutive chunks.
-SA_HD int keySlot(const ChunkGeometry& g, int chunk, int keyIndex) {
+SA_HD int keySlot(const ChunkGeometry& g, int chunk, int64_t keyIndex) {
   const int64_t total = int64_t(g.nChunks) * g.chunkLength;
   int64_t slot = (int64_t(chunk) - g.chunksBefore) * g.chunkLength + keyIndex;
   slot %= total;

@@ -677,6 +677,13 @@ const sortSurface: Surface = {
   extra: [],
 };
 
+// chunksBefore / chunksAfter: at most the number of chunks when L > chunkLength, else unused.
+function lshNeighbourMax(args: Args): number {
+  const L = shapeOf(args[0])[2]!, opts = optionsOf(args, 2);
+  const chunkLength = opts.chunkLength as number, nHashes = opts.nHashes as number;
+  return L <= chunkLength ? 2 ** 31 - 1 : nHashes * Math.ceil(L / chunkLength);
+}
+
 const lsh: Surface = {
   fn: 'lshAttention', async: true,
   valid(r) {
@@ -697,8 +704,9 @@ const lsh: Surface = {
   options: {
     index: 2, required: true, tensors: ['rotations', 'paddingMask'], others: ['nBuckets'],
     kinds: {
-      nHashes: { kind: 'int', min: 1 }, chunkLength: { kind: 'int', min: 1 }, chunksBefore: { kind: 'int', min: 0 },
-      chunksAfter: { kind: 'int', min: 0 }, causal: { kind: 'boolean' },
+      nHashes: { kind: 'int', min: 1 }, chunkLength: { kind: 'int', min: 1 },
+      chunksBefore: { kind: 'int', min: 0, max: lshNeighbourMax }, chunksAfter: { kind: 'int', min: 0, max: lshNeighbourMax },
+      causal: { kind: 'boolean' },
       seed: { kind: 'int', min: 0, max: () => 2 ** 32 - 1, prepare: (a) => { delete optionsOf(a, 2).rotations; } },
       signal: { kind: 'signal' },
     },

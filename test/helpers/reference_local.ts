@@ -38,7 +38,13 @@ function dot(a: Float32Array, ia: number, b: Float32Array, ib: number, D: number
   return s;
 }
 
-/** out[base..base+D) = Σ_c weights[c] · values[rows[c]] / Σ weights, after a max-shifted exp. */
+/**
+ * out[base..base+D) = Σ_c weights[c] · values[rows[c]] / Σ weights, after a max-shifted exp.
+ * rows[c] is null for a masked column (outside the window, padding or global in a window, an
+ * unused global slot): its weight counts in the sum (it is 0 whenever a row has an ordinary
+ * score) but its value is never read, as the kernels drop masked keys. Every other column's
+ * value enters the sum, even with a weight of 0: 0 times NaN or infinity is NaN.
+ */
 function softmaxCombine(scores: number[], rows: (number | null)[], values: Float32Array, base: number, D: number,
                         out: Float64Array, outBase: number): void {
   const max = Math.max(...scores.filter((s) => s !== -Infinity));
@@ -46,7 +52,7 @@ function softmaxCombine(scores: number[], rows: (number | null)[], values: Float
   const total = weights.reduce((a, b) => a + b, 0);
   weights.forEach((w, c) => {
     const row = rows[c];
-    if (w === 0 || row === null || row === undefined) return;  // unused global slots have zero values
+    if (row === null || row === undefined) return;
     for (let d = 0; d < D; d++) out[outBase + d] += (w / total) * values[base + row * D + d]!;
   });
 }
@@ -73,7 +79,7 @@ export function localReference(c: LocalCase): Float64Array {
           // Global branch: all keys with the global projections, padding replaced by FMIN.
           for (let j = 0; j < L; j++) {
             scores.push(row[j]! < 0 ? FMIN : dot(c.qGlobal, base + t * D, c.kGlobal, base + j * D, D, c.scale));
-            rows.push(j);
+            rows.push(row[j]! < 0 ? null : j);
           }
           softmaxCombine(scores, rows, c.vGlobal, base, D, out, base + t * D);
           continue;
@@ -87,7 +93,7 @@ export function localReference(c: LocalCase): Float64Array {
         for (let j = 0; j < L; j++) {
           const m = window[t * L + j]!;
           scores.push(m === -Infinity ? -Infinity : dot(c.q, base + t * D, c.k, base + j * D, D, c.scale) + m);
-          rows.push(j);
+          rows.push(m === 0 ? j : null);
         }
         softmaxCombine(scores, rows, c.v, base, D, out, base + t * D);
       }
