@@ -54,8 +54,10 @@ struct DenseMmaLayout : DenseMmaConfig<D> {
   static constexpr int kDTiles = D / 8;                // n8 output tiles
   static constexpr int kQTile = PaddedTile<D>::kElements(kBlockM);
   static constexpr int kStage = PaddedTile<D>::kElements(Config::kBlockN);  // one K or V stage
-  // Q tile, then K stages 0 and 1, then V stages 0 and 1.
-  static constexpr size_t kSmemBytes = size_t(kQTile + 4 * kStage) * sizeof(uint16_t);
+  // Probabilities of a diagonal tile whose values hold a NaN or infinity (mma_masked_values.cuh).
+  static constexpr int kPStage = StagedProbabilities<Config::kBlockN>::kElements(kBlockM);
+  // Q tile, then K stages 0 and 1, then V stages 0 and 1, then the staged probabilities.
+  static constexpr size_t kSmemBytes = size_t(kQTile + 4 * kStage + kPStage) * sizeof(uint16_t);
 };
 
 // Keys past denseKeyEnd of their row become -inf; `row0` is the global row of the warp's first
@@ -91,6 +93,7 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
   uint16_t* qs = reinterpret_cast<uint16_t*>(smemChunks);
   uint16_t* ks = qs + L::kQTile;
   uint16_t* vs = ks + 2 * L::kStage;
+  uint16_t* ps = vs + 2 * L::kStage;
 
   const int heads = s.B * s.H;
   const int bh = int(blockIdx.x % unsigned(heads));
@@ -152,8 +155,8 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
     if (masked) maskScores(sc, s, i0 + warpRow0, j0, lane);
     softmax.update(sc, o, scaleLog2);
     if (leaky) {
-      accumulateVisibleValues<T, D>(o, sc, vs + stage * L::kStage, warpRow0, lane,
-                                    [&](int r, int c) { return j0 + c < denseKeyEnd(s, i0 + r); });
+      stageProbabilities<T>(ps, sc, warpRow0, lane, [&](int r, int c) { return j0 + c < denseKeyEnd(s, i0 + r); });
+      accumulateStagedValues<T, D, kMTiles, kBlockN>(o, ps, vs + stage * L::kStage, warpRow0, lane);
     } else {
       accumulateValues<T, D>(o, sc, vs + stage * L::kStage, lane);
     }

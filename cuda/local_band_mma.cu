@@ -53,8 +53,11 @@ struct BandMmaLayout : BandMmaConfig<D> {
   static constexpr int kDTiles = D / 8;
   static constexpr int kQTile = PaddedTile<D>::kElements(kBlockM);
   static constexpr int kStage = PaddedTile<D>::kElements(Config::kBlockN);
-  // Q tile, K stages 0 and 1, V stages 0 and 1, then one removed-key flag per key and stage.
-  static constexpr size_t kSmemBytes = size_t(kQTile + 4 * kStage) * sizeof(uint16_t) + 2 * Config::kBlockN;
+  // Probabilities of a tile that drops keys whose values hold a NaN or infinity.
+  static constexpr int kPStage = StagedProbabilities<Config::kBlockN>::kElements(kBlockM);
+  // Q tile, K stages 0 and 1, V stages 0 and 1, the staged probabilities, then one removed-key
+  // flag per key and stage.
+  static constexpr size_t kSmemBytes = size_t(kQTile + 4 * kStage + kPStage) * sizeof(uint16_t) + 2 * Config::kBlockN;
   static_assert(kBlockM == kThreads, "one thread per query row decides whether the tile has local rows");
 };
 
@@ -128,7 +131,8 @@ __global__ void __launch_bounds__(kThreads)
   uint16_t* qs = reinterpret_cast<uint16_t*>(smemChunks);
   uint16_t* ks = qs + Lay::kQTile;
   uint16_t* vs = ks + 2 * Lay::kStage;
-  uint8_t* removed = reinterpret_cast<uint8_t*>(vs + 2 * Lay::kStage);  // [2][kBlockN]
+  uint16_t* ps = vs + 2 * Lay::kStage;
+  uint8_t* removed = reinterpret_cast<uint8_t*>(ps + Lay::kPStage);  // [2][kBlockN]
 
   const int bh = int(blockIdx.x / unsigned(mBlocks));
   const int b = bh / s.H;
@@ -200,38 +204,72 @@ __global__ void __launch_bounds__(kThreads)
   // A zero scale is raised to the smallest normal float, so that -inf stays -inf (dense_mma.cu).
   const float scaleLog2 = fmaxf(fabsf(s.scale) * kLog2e, FLT_MIN);
 
+  // A band tile that drops padding or global keys, or crosses a window's edge, and whose values
+  // hold a NaN or infinity must keep a dropped key's value out of the rows that may not see it
+  // (cuda/mma_masked_values.cuh). Its P·V waits for the pass after the loop: the loop runs at
+  // the register limit at D = 128. (The global columns past the row's last one are zero rows.)
+  auto bandTileIsLeaky = [&](int t, bool anyRemoved, int j0, const uint16_t* vst) {
+    const bool edge = j0 < tiles.every.begin || j0 + kBlockN > tiles.every.end;
+    // Each thread checks the value chunks it copied itself: landed, and not refilled before the
+    // barrier that ends the iteration.
+    return t >= tiles.globalTiles && (anyRemoved || edge) &&
+           __syncthreads_or(ownChunksNonFinite<T, D, kBlockN, kThreads>(vst));
+  };
+  bool deferred = false;
   for (int t = 0; t < tiles.count; ++t) {
     if (t + 1 < tiles.count) loadKeyValues(t + 1);
     copyAsyncCommit();
     copyAsyncWait<1>();
     const int stage = t & 1, j0 = firstKey(t);
     const uint16_t* vst = vs + stage * Lay::kStage;
-    const bool bandTile = t >= tiles.globalTiles;
     // The barrier that publishes tile t also tells every thread whether it drops any key.
     const bool anyRemoved = __syncthreads_or(row < kBlockN && removed[stage * kBlockN + row]);
     float sc[kMTiles][Lay::kNTiles][4];
     computeScores<T, D>(sc, query, ks + stage * Lay::kStage, lane);
     if (anyRemoved) maskRemoved(sc, removed + stage * kBlockN, lane);
-    const bool edge = bandTile && (j0 < tiles.every.begin || j0 + kBlockN > tiles.every.end);
+    const bool edge = t >= tiles.globalTiles && (j0 < tiles.every.begin || j0 + kBlockN > tiles.every.end);
     if (edge) maskWindow(sc, s.window, s.L, i0 + warpRow0, j0, lane);
-    // A band tile that drops padding or global keys, or crosses a window's edge, must keep a
-    // NaN or infinite value of a dropped key out of the rows (cuda/mma_masked_values.cuh). The
-    // global columns past the row's last one are zero rows: nothing to keep out there. Each
-    // thread checks the value chunks it copied itself (landed, and not refilled before the
-    // barrier that ends this iteration).
-    const bool leaky = bandTile && (anyRemoved || edge) &&
-                       __syncthreads_or(ownChunksNonFinite<T, D, kBlockN, kThreads>(vst));
+    const bool leaky = bandTileIsLeaky(t, anyRemoved, j0, vst);
     softmax.update(sc, o, scaleLog2);
     if (leaky) {
-      const uint8_t* dropped = removed + stage * kBlockN;
-      accumulateVisibleValues<T, D>(o, sc, vst, warpRow0, lane, [&](int r, int c) {
-        const IndexRange keys = bandKeys(s.window, s.L, i0 + r);
-        return !dropped[c] && j0 + c >= keys.begin && j0 + c < keys.end;
-      });
+      deferred = true;  // block-uniform
     } else {
       accumulateValues<T, D>(o, sc, vst, lane);
     }
     __syncthreads();  // the next iteration refills the other stage, the one after this one
+  }
+  // The deferred tiles, found again one by one: their probabilities relative to the final
+  // maxima (the softmax sums already hold them), staged, and summed over the keys each row sees.
+  for (int t = tiles.globalTiles; deferred && t < tiles.count; ++t) {
+    const int stage = t & 1, j0 = firstKey(t);
+    const uint16_t* vst = vs + stage * Lay::kStage;
+    loadKeyValues(t);
+    copyAsyncCommit();
+    copyAsyncWait<0>();
+    const bool anyRemoved = __syncthreads_or(row < kBlockN && removed[stage * kBlockN + row]);
+    if (bandTileIsLeaky(t, anyRemoved, j0, vst)) {
+      float sc[kMTiles][Lay::kNTiles][4];
+      computeScores<T, D>(sc, query, ks + stage * Lay::kStage, lane);
+      if (anyRemoved) maskRemoved(sc, removed + stage * kBlockN, lane);
+      if (j0 < tiles.every.begin || j0 + kBlockN > tiles.every.end) maskWindow(sc, s.window, s.L, i0 + warpRow0, j0, lane);
+#pragma unroll
+      for (int m = 0; m < kMTiles; ++m)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const float base = softmax.max[m][h] == -INFINITY ? 0.0f : softmax.max[m][h];  // as OnlineSoftmax::update
+#pragma unroll
+          for (int n = 0; n < Lay::kNTiles; ++n)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) sc[m][n][2 * h + e] = fastExp2(fmaf(sc[m][n][2 * h + e], scaleLog2, -base));
+        }
+      const uint8_t* dropped = removed + stage * kBlockN;
+      stageProbabilities<T>(ps, sc, warpRow0, lane, [&](int r, int c) {
+        const IndexRange keys = bandKeys(s.window, s.L, i0 + r);
+        return !dropped[c] && j0 + c >= keys.begin && j0 + c < keys.end;
+      });
+      accumulateStagedValues<T, D, kMTiles, kBlockN>(o, ps, vst, warpRow0, lane);
+    }
+    __syncthreads();  // this stage is refilled two tiles on
   }
 
   float rowScale[kMTiles][2];

@@ -6,10 +6,11 @@
 //   1. each thread tells whether the value chunks it copied into the staged tile hold a NaN or
 //      an infinity (ownChunksNonFinite, after its cp.async copies have landed), and the block
 //      ORs that into the barrier that publishes the tile, only for tiles that mask keys;
-//   2. for a tile that has both, accumulateVisibleValues replaces accumulateValues: 16 x 16
-//      blocks of (rows, keys) that every row sees use mma.sync as before, blocks no row sees
-//      are skipped, and the few mixed blocks (the diagonal of a causal mask, a window's edge, a
-//      padding key) are summed in float32 row by row over the visible keys only.
+//   2. for a tile that has both, each warp stages its rows' probabilities in shared memory,
+//      a masked key's as -0 (no probability is negative: it marks "not seen"), and sums
+//      P·V in float32 over the seen keys only (stageProbabilities, accumulateStagedValues).
+//      Staging frees the score registers first: the kernels run at the register limit (the
+//      banded kernel even defers such tiles to a pass after its main loop).
 // The probabilities are rounded to the operand type as mma.sync sees them, so that the result
 // differs from the plain product only in the order of the float32 additions.
 #pragma once
@@ -55,76 +56,78 @@ __device__ __forceinline__ float operandValue(uint16_t bits) {
   else return bfloat16ToFloat(bits);
 }
 
-// x rounded to the 16-bit operand type, as scoresToA hands it to mma.sync.
-template <DType T>
-__device__ __forceinline__ float asOperand(float x) {
-  return operandValue<T>(uint16_t(pack2<T>(x, 0.0f) & 0xffffu));
+// A staged probability of a key the row does not see: -0, which no probability is.
+constexpr uint16_t kUnseen = 0x8000u;
+
+// Rows of a block's staged probabilities: [rows][kRowStride] 16-bit operands; the two extra
+// elements spread the rows that a warp's quads read together over the banks.
+template <int Keys>
+struct StagedProbabilities {
+  static constexpr int kRowStride = Keys + 2;
+  static constexpr int kElements(int rows) { return rows * kRowStride; }
+};
+
+// Writes the warp's probabilities p (sc[MTiles][NTiles][4] after the softmax) to its rows of
+// stage, as the operands mma.sync would see, kUnseen where !visible(r, c): r the row of the
+// block's tile (warpRow0 + 16m + lane / 4 + 8h), c the key's index in the tile.
+template <DType T, int MTiles, int NTiles, class Visible>
+__device__ __forceinline__ void stageProbabilities(uint16_t* stage, const float (&p)[MTiles][NTiles][4], int warpRow0,
+                                                   int lane, Visible visible) {
+  constexpr int kStride = StagedProbabilities<NTiles * 8>::kRowStride;
+#pragma unroll
+  for (int m = 0; m < MTiles; ++m)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = warpRow0 + 16 * m + lane / 4 + 8 * h;
+#pragma unroll
+      for (int n = 0; n < NTiles; ++n) {
+        const int c = 8 * n + 2 * (lane % 4);
+        uint32_t pair = pack2<T>(p[m][n][2 * h], p[m][n][2 * h + 1]);
+        if (!visible(r, c)) pair = (pair & 0xffff0000u) | kUnseen;
+        if (!visible(r, c + 1)) pair = (pair & 0x0000ffffu) | (uint32_t(kUnseen) << 16);
+        *reinterpret_cast<uint32_t*>(stage + r * kStride + c) = pair;
+      }
+    }
 }
 
-// o[m][d] += P · V like accumulateValues, except that key c of the staged value tile vs
-// [NTiles * 8][D] enters row r's sum only where visible(r, c): r is the row of the block's
-// tile (warpRow0 + 16m + lane / 4 + 8h), c the key's index in the tile. p holds the
-// probabilities (0 wherever visible is false). All 32 lanes of the warp take part.
-template <DType T, int D, int MTiles, int NTiles, class Visible>
-__device__ __forceinline__ void accumulateVisibleValues(float (&o)[MTiles][D / 8][4],
-                                                        const float (&p)[MTiles][NTiles][4], const uint16_t* vs,
-                                                        int warpRow0, int lane, Visible visible) {
+// o[m][d] += P · V over the Keys keys of the staged value tile vs [Keys][D], in float32, with
+// the warp's probabilities from stage (stageProbabilities); unseen keys are skipped. All 32
+// lanes of the warp take part.
+template <DType T, int D, int MTiles, int Keys>
+__device__ __forceinline__ void accumulateStagedValues(float (&o)[MTiles][D / 8][4], const uint16_t* stage,
+                                                       const uint16_t* vs, int warpRow0, int lane) {
   using Tile = PaddedTile<D>;
-  const int g = lane / 4, t = lane % 4;
+  constexpr int kStride = StagedProbabilities<Keys>::kRowStride;
+  __syncwarp();  // the warp's lanes have staged their probabilities
 #pragma unroll
-  for (int m = 0; m < MTiles; ++m) {
-    const int row[2] = {warpRow0 + 16 * m + g, warpRow0 + 16 * m + g + 8};
-#pragma unroll
-    for (int kk = 0; kk < NTiles / 2; ++kk) {
-      // The lane's 8 (row, key) pairs of the block: rows g, g + 8; keys 2t, 2t + 1, 2t + 8, 2t + 9.
-      bool all = true, none = true;
-#pragma unroll
-      for (int h = 0; h < 2; ++h)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          const bool v = visible(row[h], 16 * kk + 8 * (j / 2) + 2 * t + j % 2);
-          all = all && v;
-          none = none && !v;
-        }
-      all = __all_sync(0xffffffffu, all);
-      none = __all_sync(0xffffffffu, none);
-      if (none) continue;  // warp-uniform
-      if (all) {
-        uint32_t a[4];
-        scoresToA<T>(a, p[m][2 * kk], p[m][2 * kk + 1]);
-#pragma unroll
-        for (int dn = 0; dn < D / 16; ++dn) {
-          uint32_t b[4];
-          ldmatrixX4Trans(b, vs + fragmentAOffset<D>(16 * kk, 2 * dn, lane));
-          mma16816<T>(o[m][2 * dn], a, b[0], b[1]);
-          mma16816<T>(o[m][2 * dn + 1], a, b[2], b[3]);
-        }
-        continue;
-      }
-      // A mixed block: key j's probability for the lane's row sits in quad lane (j % 8) / 2,
-      // in the score tile 2kk + j / 8, element 2h + j % 2.
+  for (int m = 0; m < MTiles; ++m) {  // an m-tile at a time: few registers live besides o
+    const uint16_t* rows = stage + (warpRow0 + 16 * m + lane / 4) * kStride;
 #pragma unroll 1
-      for (int j = 0; j < 16; ++j) {
-        const int source = (lane & ~3) | ((j % 8) / 2);
-        float pj[2];
+    for (int j = 0; j < Keys; ++j) {
+      float pj[2];
+      bool seen[2];
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {  // selects between registers: no indexing by j
-          const float lo = (j & 1) ? p[m][2 * kk][2 * h + 1] : p[m][2 * kk][2 * h];
-          const float hi = (j & 1) ? p[m][2 * kk + 1][2 * h + 1] : p[m][2 * kk + 1][2 * h];
-          pj[h] = asOperand<T>(__shfl_sync(0xffffffffu, j < 8 ? lo : hi, source));
-        }
-        const uint16_t* vrow = vs + Tile::offset(16 * kk + j, 0) + 2 * t;
+      for (int h = 0; h < 2; ++h) {
+        const uint16_t bits = rows[8 * h * kStride + j];
+        seen[h] = bits != kUnseen;
+        pj[h] = operandValue<T>(bits);
+      }
+      // Features 8d + 2 (lane % 4) and the next of key j.
+      const uint16_t* vrow = vs + Tile::offset(j, 0) + 2 * (lane % 4);
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          if (!visible(row[h], 16 * kk + j)) continue;
+      for (int d = 0; d < D / 8; ++d) {
+        const uint32_t pair = *reinterpret_cast<const uint32_t*>(vrow + d * kChunk);
+        const float v0 = operandValue<T>(uint16_t(pair & 0xffffu)), v1 = operandValue<T>(uint16_t(pair >> 16));
 #pragma unroll
-          for (int d = 0; d < D / 8; ++d)
-#pragma unroll
-            for (int e = 0; e < 2; ++e) o[m][d][2 * h + e] += pj[h] * operandValue<T>(vrow[d * kChunk + e]);
-        }
+        for (int h = 0; h < 2; ++h)
+          if (seen[h]) {
+            o[m][d][2 * h] += pj[h] * v0;
+            o[m][d][2 * h + 1] += pj[h] * v1;
+          }
       }
     }
   }
+  __syncwarp();  // read before the warp stages the next tile's
 }
 
 }  // namespace sa::cuda::mma
