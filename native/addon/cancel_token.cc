@@ -1,13 +1,11 @@
 #include "addon/cancel_token.h"
 
-#include "addon/instance_data.h"
 #include "addon/type_tag.h"
 
 namespace sa::addon {
 
 void CancelToken::define(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "CancelToken", {InstanceMethod<&CancelToken::cancel>("cancel")});
-  instanceData(env).cancelTokenCtor = Napi::Persistent(ctor);
   exports.Set("CancelToken", ctor);
 }
 

@@ -7,7 +7,6 @@ namespace sa::addon {
 
 struct InstanceData {
   Napi::FunctionReference deviceBufferCtor;
-  Napi::FunctionReference cancelTokenCtor;
 };
 
 InstanceData& instanceData(Napi::Env env);

@@ -1,6 +1,6 @@
 // Standalone correctness check and benchmark for tile_math (not part of the addon).
 //
-//   g++ -O3 -march=native -std=c++17 native/cpu/tile_math.cc native/cpu/tile_math_bench.cc
+//   g++ -O3 -march=native -std=c++17 -Inative native/cpu/tile_math.cc bench/cpu/tile_math_bench.cc
 //       -o /tmp/tile_bench
 //   /tmp/tile_bench
 //
@@ -26,7 +26,7 @@
 #define SA_BENCH_GUARD_PAGES 1
 #endif
 
-#include "tile_math.h"
+#include "cpu/tile_math.h"
 
 namespace {
 
