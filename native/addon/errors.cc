@@ -10,7 +10,8 @@ const char* codeName(ErrorCode code) {
     case ErrorCode::CudaError: return "CUDA_ERROR";
     case ErrorCode::NoDevice: return "NO_DEVICE";
     case ErrorCode::Aborted: return "ABORTED";
-    case ErrorCode::InvalidArgument: break;
+    case ErrorCode::InvalidArgument:
+    case ErrorCode::Internal: break;
   }
   return "INVALID_ARGUMENT";
 }
@@ -29,6 +30,7 @@ void throwCoded(Napi::Env env, const char* code, const std::string& message) {
 
 Napi::Error kernelErrorValue(Napi::Env env, ErrorCode code, const std::string& message) {
   if (code == ErrorCode::InvalidArgument) return Napi::RangeError::New(env, message);
+  if (code == ErrorCode::Internal) return Napi::Error::New(env, message);
   Napi::Error error = Napi::Error::New(env, message);
   error.Set("code", Napi::String::New(env, codeName(code)));
   return error;

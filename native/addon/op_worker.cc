@@ -104,12 +104,13 @@ class OpWorker : public Napi::AsyncWorker {
       code_ = ErrorCode::OutOfMemory;
       SetError(std::string(op_) + ": out of host memory");
     } catch (const std::exception& e) {
-      code_ = ErrorCode::CudaError;
-      SetError(std::string(op_) + ": " + e.what());
+      // CUDA failures arrive as KernelError(CudaError); anything else is the package's own fault.
+      code_ = ErrorCode::Internal;
+      SetError(std::string(op_) + ": internal error: " + e.what());
     } catch (...) {
       // Nothing may escape a worker thread: std::terminate would end the process.
-      code_ = ErrorCode::CudaError;
-      SetError(std::string(op_) + ": unknown failure");
+      code_ = ErrorCode::Internal;
+      SetError(std::string(op_) + ": internal error: unknown failure");
     }
   }
 
@@ -122,7 +123,7 @@ class OpWorker : public Napi::AsyncWorker {
   cuda::CudaScratch scratch_;
   std::function<void()> afterSync_;
   std::vector<Napi::ObjectReference> kept_;
-  ErrorCode code_ = ErrorCode::CudaError;
+  ErrorCode code_ = ErrorCode::Internal;
 };
 
 }  // namespace

@@ -18,7 +18,8 @@ enum class DType : int { Float32 = 0, Float16 = 1, BFloat16 = 2, Int32 = 3 };
 SA_HD int dtypeSize(DType t) { return (t == DType::Float16 || t == DType::BFloat16) ? 2 : 4; }
 
 // Failure categories the addon maps onto AttentionError codes.
-enum class ErrorCode { InvalidArgument, OutOfMemory, CudaError, NoDevice, Aborted };
+// Internal: a failure that is none of these (a bug of the package): a plain Error, no code.
+enum class ErrorCode { InvalidArgument, OutOfMemory, CudaError, NoDevice, Aborted, Internal };
 
 class KernelError : public std::runtime_error {
  public:
