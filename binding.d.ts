@@ -84,6 +84,21 @@ export interface Binding {
     },
     cancel?: CancelToken,
   ): Promise<void>;
+  /** Strided copies of `blocks` blocks of `length` elements from src to dst (same device and dtype). */
+  copyBlocks(
+    src: NativeTensor, dst: NativeTensor,
+    opts: { blocks: number; length: number; srcOffset: number; srcStride: number; dstOffset: number; dstStride: number },
+    cancel?: CancelToken,
+  ): Promise<void>;
+  /** out [..., out] = x [..., in] · weightᵀ [in, out] + bias [out]. */
+  linear(x: NativeTensor, weight: NativeTensor, bias: NativeTensor | null, out: NativeTensor, cancel?: CancelToken): Promise<void>;
+  layerNorm(
+    x: NativeTensor, weight: NativeTensor, bias: NativeTensor, out: NativeTensor, opts: { eps: number }, cancel?: CancelToken,
+  ): Promise<void>;
+  activation(x: NativeTensor, out: NativeTensor, opts: { fn: 'gelu' | 'relu' | 'tanh' }, cancel?: CancelToken): Promise<void>;
+  add(a: NativeTensor, b: NativeTensor, out: NativeTensor, cancel?: CancelToken): Promise<void>;
+  /** out [...ids, width] = table [rows, width] gathered by ids (int32). */
+  embedding(ids: NativeTensor, table: NativeTensor, out: NativeTensor, cancel?: CancelToken): Promise<void>;
   /** Test only: the device memory pool's logic over a simulated device of `capacityBytes`. */
   _poolSimulation(limitBytes: number, capacityBytes: number, steps: readonly PoolStep[]): PoolSimulation;
   /** Test only: SPARSE_ATTENTION_CUDA_MEMORY_LIMIT's parser; null when `text` is not a byte count. */

@@ -38,6 +38,18 @@ const VALID = {
     f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]),
     i32([1, 6], [0, 1, 0, -1, 0, 0]), f32([1, 2, 6, 4]),
   ],
+  // src, dst
+  copyBlocks: (): Descriptor[] => [f32([2, 3]), f32([2, 3])],
+  // x, weight, bias, out
+  linear: (): Descriptor[] => [f32([2, 3]), f32([4, 3]), f32([4]), f32([2, 4])],
+  // x, weight, bias, out
+  layerNorm: (): Descriptor[] => [f32([2, 3]), f32([3]), f32([3]), f32([2, 3])],
+  // x, out
+  activation: (): Descriptor[] => [f32([2, 3]), f32([2, 3])],
+  // a, b, out
+  add: (): Descriptor[] => [f32([2, 3]), f32([2, 3]), f32([2, 3])],
+  // ids, table, out
+  embedding: (): Descriptor[] => [i32([2], [0, 2]), f32([3, 4]), f32([2, 4])],
 } as const;
 type Op = keyof typeof VALID;
 
@@ -47,6 +59,8 @@ const DEFAULT_OPTIONS = {
   lshHash: { bucketFactors: [4] },
   sortByBucket: {},
   lshAttention: { bucketFactors: [4], nHashes: 2, chunkLength: 4, chunksBefore: 1, chunksAfter: 0, causal: false },
+  copyBlocks: { blocks: 2, length: 2, srcOffset: 1, srcStride: 3, dstOffset: 0, dstStride: 3 },
+  linear: {}, layerNorm: { eps: 1e-5 }, activation: { fn: 'gelu' }, add: {}, embedding: {},
 };
 
 function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], cancel?: unknown): Promise<void> {
@@ -66,11 +80,23 @@ function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], canc
       return native.sortByBucket(a!, b!, c!, cancel as never);
     case 'lshAttention':
       return native.lshAttention(a!, b!, c ?? null, d ?? null, e!, opts as never, cancel as never);
+    case 'copyBlocks':
+      return native.copyBlocks(a!, b!, opts as never, cancel as never);
+    case 'linear':
+      return native.linear(a!, b!, c ?? null, d!, cancel as never);
+    case 'layerNorm':
+      return native.layerNorm(a!, b!, c!, d!, opts as never, cancel as never);
+    case 'activation':
+      return native.activation(a!, b!, opts as never, cancel as never);
+    case 'add':
+      return native.add(a!, b!, c!, cancel as never);
+    case 'embedding':
+      return native.embedding(a!, b!, c!, cancel as never);
   }
 }
 
 /** Tensor arguments that may be absent: null there is valid. */
-const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2, localAttention: 6, lshHash: 2, lshAttention: 3 };
+const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2, localAttention: 6, lshHash: 2, lshAttention: 3, linear: 2 };
 
 /** Every way a single descriptor can be malformed; each must make any op throw. */
 const DESCRIPTOR_MUTATIONS: Record<string, (d: Descriptor) => unknown> = {
@@ -195,6 +221,22 @@ describe('native layer guard', () => {
       ['copy between different sizes', 'copyTensor', () => [f32([2, 3]), f32([3, 3])]],
       ['copy between different dtypes', 'copyTensor', () => [f32([2, 3]), i32([2, 3])]],
       ['copy onto itself', 'copyTensor', () => { const t = f32([2, 3]); return [t, t]; }],
+      ['copyBlocks between dtypes', 'copyBlocks', () => [f32([2, 3]), i32([2, 3])]],
+      ['copyBlocks onto its source', 'copyBlocks', () => { const t = f32([2, 3]); return [t, t]; }],
+      ['linear weight of another width', 'linear', () => { const a = VALID.linear(); a[1] = f32([4, 2]); return a; }],
+      ['linear bias of another length', 'linear', () => { const a = VALID.linear(); a[2] = f32([3]); return a; }],
+      ['linear out of another width', 'linear', () => { const a = VALID.linear(); a[3] = f32([2, 3]); return a; }],
+      ['linear with an int32 x', 'linear', () => { const a = VALID.linear(); a[0] = i32([2, 3]); return a; }],
+      ['linear out aliasing x', 'linear', () => { const a = VALID.linear(); a[3] = { ...f32([2, 4]), host: new Float32Array(8) }; a[0] = { ...a[0]!, host: (a[3]!.host as Float32Array).subarray(0, 6) }; return a; }],
+      ['layerNorm weight of another width', 'layerNorm', () => { const a = VALID.layerNorm(); a[1] = f32([4]); return a; }],
+      ['layerNorm out of another shape', 'layerNorm', () => { const a = VALID.layerNorm(); a[3] = f32([3, 2]); return a; }],
+      ['activation out of another shape', 'activation', () => [f32([2, 3]), f32([3, 2])]],
+      ['activation of int32', 'activation', () => [i32([2, 3]), i32([2, 3])]],
+      ['add b of another shape', 'add', () => [f32([2, 3]), f32([6]), f32([2, 3])]],
+      ['add out aliasing a', 'add', () => { const a = f32([2, 3]); return [a, f32([2, 3]), a]; }],
+      ['embedding ids as float32', 'embedding', () => [f32([2]), f32([3, 4]), f32([2, 4])]],
+      ['embedding out of another width', 'embedding', () => [i32([2]), f32([3, 4]), f32([2, 3])]],
+      ['embedding table of rank 1', 'embedding', () => [i32([2]), f32([12]), f32([2, 4])]],
     ];
     for (const [name, op, args] of cases) it(`${op} throws for ${name}`, () => expectThrowsCleanly(() => call(op, args())));
   });
@@ -236,6 +278,22 @@ describe('native layer guard', () => {
   });
 
   describe('out-of-range data', () => {
+    it('rejects block copies that reach outside either tensor', () => {
+      for (const change of [{ blocks: 3 }, { length: 3 }, { srcOffset: 2 }, { dstOffset: 2 }, { srcStride: 5 }, { blocks: -1 },
+        { length: 1.5 }, { blocks: 2 ** 40 }, { dstStride: NaN }, { srcOffset: undefined }])
+        expectThrowsCleanly(() => call('copyBlocks', VALID.copyBlocks(), { ...DEFAULT_OPTIONS.copyBlocks, ...change }));
+    });
+    it('rejects unknown activations and negative or non-finite eps', () => {
+      for (const opts of [null, {}, { fn: 'swish' }, { fn: 1 }]) expectThrowsCleanly(() => call('activation', VALID.activation(), opts));
+      for (const opts of [null, {}, { eps: -1 }, { eps: NaN }, { eps: 1e39 }]) expectThrowsCleanly(() => call('layerNorm', VALID.layerNorm(), opts));
+    });
+    it('rejects embedding ids outside the table without reading outside it', async () => {
+      for (const bad of [-1, 3, 2 ** 31 - 1, -(2 ** 31)]) {
+        const args = VALID.embedding();
+        args[0] = i32([2], [0, bad]);
+        await expect(call('embedding', args)).rejects.toThrow(RangeError);
+      }
+    });
     it('rejects attention mask values other than -1, 0 and 1', async () => {
       for (const bad of [2, -2, 2 ** 31 - 1, -(2 ** 31)]) {
         const args = VALID.localAttention();
