@@ -66,18 +66,18 @@ struct KeyTiles {
   int count;
 };
 
-// Copies rows rowIndex[0..validRows) of a row-major [*, W] global array into a padded shared
-// tile with all threads of the block; rows >= validRows are zero-filled.
+// Copies rows rowIndex[0..validRows) of a global array of W-element rows, `ld` elements apart,
+// into a padded shared tile with all threads of the block; rows >= validRows are zero-filled.
 template <int W, int Rows, int Threads>
-__device__ __forceinline__ void gatherTileAsync(uint16_t* smem, const uint16_t* gmem, const int32_t* rowIndex,
-                                                int validRows) {
+__device__ __forceinline__ void gatherTileAsync(uint16_t* smem, const uint16_t* gmem, int64_t ld,
+                                                const int32_t* rowIndex, int validRows) {
   using Tile = PaddedTile<W>;
   static_assert(Rows * Tile::kChunks % Threads == 0, "every thread copies the same number of chunks");
 #pragma unroll
   for (int i = 0; i < Rows * Tile::kChunks / Threads; ++i) {
     const int idx = i * Threads + int(threadIdx.x), r = idx / Tile::kChunks, c = idx % Tile::kChunks;
     const bool valid = r < validRows;
-    copyAsync16(smem + Tile::offset(r, c), gmem + (valid ? int64_t(rowIndex[r]) * W + c * kChunk : 0), valid);
+    copyAsync16(smem + Tile::offset(r, c), gmem + (valid ? rowIndex[r] * ld + c * kChunk : 0), valid);
   }
 }
 
@@ -112,7 +112,7 @@ __device__ __forceinline__ void maskRemoved(float (&sc)[MTiles][NTiles][4], cons
 }
 
 // Grid: one block per (query tile, batch x head).
-//   q, k, v, out [B, H, L, D]; mask [B, L] or null; globalTokens [B, L]; globalCounts [B].
+//   q, k, v, out [B, H, L, D] (or [B, L, H * D]); mask [B, L] or null; globalTokens [B, L]; globalCounts [B].
 template <DType T, int D>
 __global__ void __launch_bounds__(kThreads)
     localBandMmaKernel(LocalShape s, int mBlocks, BandPointers p, const int32_t* __restrict__ mask,
@@ -130,8 +130,9 @@ __global__ void __launch_bounds__(kThreads)
   const int b = bh / s.H;
   const int i0 = int(blockIdx.x % unsigned(mBlocks)) * kBlockM;
   const int validRows = min(kBlockM, s.L - i0);
-  const int64_t head = int64_t(bh) * s.L * D;
-  const uint16_t* q = p.q + head + int64_t(i0) * D;
+  const HeadLayout layout = headLayout(s);
+  const int64_t head = layout.base(bh), ld = layout.rowStride();
+  const uint16_t* q = p.q + head + i0 * ld;
   const uint16_t* k = p.k + head;
   const uint16_t* v = p.v + head;
   const int32_t* maskRow = mask ? mask + int64_t(b) * s.L : nullptr;
@@ -161,18 +162,18 @@ __global__ void __launch_bounds__(kThreads)
     uint16_t* kst = ks + stage * Lay::kStage;
     uint16_t* vst = vs + stage * Lay::kStage;
     if (tile < tiles.globalTiles) {
-      gatherTileAsync<D, kBlockN, kThreads>(kst, k, globals + j0, tiles.nGlobal - j0);
-      gatherTileAsync<D, kBlockN, kThreads>(vst, v, globals + j0, tiles.nGlobal - j0);
+      gatherTileAsync<D, kBlockN, kThreads>(kst, k, ld, globals + j0, tiles.nGlobal - j0);
+      gatherTileAsync<D, kBlockN, kThreads>(vst, v, ld, globals + j0, tiles.nGlobal - j0);
       if (row < kBlockN) removed[stage * kBlockN + row] = j0 + row >= tiles.nGlobal;
     } else {
-      loadTileAsync<D, kBlockN, kThreads>(kst, k + int64_t(j0) * D, tiles.band.end - j0);
-      loadTileAsync<D, kBlockN, kThreads>(vst, v + int64_t(j0) * D, tiles.band.end - j0);
+      loadTileAsync<D, kBlockN, kThreads>(kst, k + j0 * ld, ld, tiles.band.end - j0);
+      loadTileAsync<D, kBlockN, kThreads>(vst, v + j0 * ld, ld, tiles.band.end - j0);
       if (row < kBlockN)
         removed[stage * kBlockN + row] = j0 + row < tiles.band.end && maskRow && removedFromWindow(maskRow[j0 + row]);
     }
   };
 
-  loadTileAsync<D, kBlockM, kThreads>(qs, q, validRows);
+  loadTileAsync<D, kBlockM, kThreads>(qs, q, ld, validRows);
   copyAsyncCommit();
   if (tiles.count > 0) loadKeyValues(0);
   copyAsyncCommit();
@@ -222,9 +223,9 @@ __global__ void __launch_bounds__(kThreads)
       const bool local = r < validRows && roleOfRow(r) == TokenRole::Local;
       rowScale[m][h] = local ? softmax.inverseSum(m, h) : 0.0f;  // padding rows are zero
     }
-  uint16_t* out = p.out + head + int64_t(i0) * D;
+  uint16_t* out = p.out + head + i0 * ld;
   storeRows<T, D>(qs, o, rowScale, warpRow0, lane, [&](int r) {
-    return r < validRows && roleOfRow(r) != TokenRole::Global ? out + int64_t(r) * D : nullptr;
+    return r < validRows && roleOfRow(r) != TokenRole::Global ? out + r * ld : nullptr;
   });
 #endif
 }

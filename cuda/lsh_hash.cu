@@ -54,9 +54,10 @@ __global__ void hashKernel(LshHashShape s, const typename Storage<T>::type* qk,
   const int b = int(bh / s.H), h = int(bh % s.H);
   const int t0 = int(blockIdx.x % tilesPerHead) * kTokenTile;
 
+  const HeadLayout layout{s.H, s.L, D, s.tokenMajor};
   for (int idx = threadIdx.x; idx < kTokenTile * D; idx += blockDim.x) {
     const int t = t0 + idx / D;
-    tokens[idx] = t < s.L ? Storage<T>::load(qk[(bh * s.L + t) * D + idx % D]) : 0.0f;
+    tokens[idx] = t < s.L ? Storage<T>::load(qk[layout.row(bh, t) + idx % D]) : 0.0f;
   }
   const int half = lsh::rotationSize(s.factors) / 2;
   const int N = lsh::bucketCount(s.factors);

@@ -11,6 +11,8 @@ export {
   lshHash, sortByBucket, lshAttention, type BucketCount, type LshHashOptions, type SortByBucketOptions,
   type LshAttentionOptions,
 } from './ops/lsh.js';
+export { reformerLocalAttention, type ReformerLocalAttentionOptions } from './ops/reformer_local.js';
+export type { AttentionLayout } from './ops/layout.js';
 export { linear, type LinearOptions } from './ops/linear.js';
 export { layerNorm, type LayerNormOptions } from './ops/layer_norm.js';
 export { gelu, relu, tanh, add, type ElementwiseOptions } from './ops/elementwise.js';

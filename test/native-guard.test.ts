@@ -38,6 +38,10 @@ const VALID = {
     f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]),
     i32([1, 6], [0, 1, 0, -1, 0, 0]), f32([1, 2, 6, 4]),
   ],
+  // q, k, v, padding mask, out: [B, L, H * D] with 2 heads
+  reformerLocalAttention: (): Descriptor[] => [
+    f32([2, 6, 8]), f32([2, 6, 8]), f32([2, 6, 8]), i32([2, 6], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]), f32([2, 6, 8]),
+  ],
   // src, dst
   copyBlocks: (): Descriptor[] => [f32([2, 3]), f32([2, 3])],
   // x, weight, bias, out
@@ -54,11 +58,12 @@ const VALID = {
 type Op = keyof typeof VALID;
 
 const DEFAULT_OPTIONS = {
-  denseAttention: { scale: 0.5, causal: false }, axialPositionEncoding: { layout: 'reformer' }, copyTensor: {},
-  localAttention: { left: 1, right: 2, scale: 0.5 },
+  denseAttention: { scale: 0.5, causal: false, layout: 'bhld' }, axialPositionEncoding: { layout: 'reformer' }, copyTensor: {},
+  localAttention: { left: 1, right: 2, scale: 0.5, layout: 'bhld' },
   lshHash: { bucketFactors: [4] },
   sortByBucket: {},
-  lshAttention: { bucketFactors: [4], nHashes: 2, chunkLength: 4, chunksBefore: 1, chunksAfter: 0, causal: false },
+  lshAttention: { bucketFactors: [4], nHashes: 2, chunkLength: 4, chunksBefore: 1, chunksAfter: 0, causal: false, layout: 'bhld' },
+  reformerLocalAttention: { chunkLength: 4, chunksBefore: 1, chunksAfter: 1, causal: true, layout: 'blhd', heads: 2 },
   copyBlocks: { blocks: 2, length: 2, srcOffset: 1, srcStride: 3, dstOffset: 0, dstStride: 3 },
   linear: {}, layerNorm: { eps: 1e-5 }, activation: { fn: 'gelu' }, add: {}, embedding: {},
 };
@@ -80,6 +85,8 @@ function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], canc
       return native.sortByBucket(a!, b!, c!, cancel as never);
     case 'lshAttention':
       return native.lshAttention(a!, b!, c ?? null, d ?? null, e!, opts as never, cancel as never);
+    case 'reformerLocalAttention':
+      return native.reformerLocalAttention(a!, b!, c!, d ?? null, e!, opts as never, cancel as never);
     case 'copyBlocks':
       return native.copyBlocks(a!, b!, opts as never, cancel as never);
     case 'linear':
@@ -96,7 +103,7 @@ function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], canc
 }
 
 /** Tensor arguments that may be absent: null there is valid. */
-const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2, localAttention: 6, lshHash: 2, lshAttention: 3, linear: 2 };
+const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2, localAttention: 6, lshHash: 2, lshAttention: 3, linear: 2, reformerLocalAttention: 3 };
 
 /** Every way a single descriptor can be malformed; each must make any op throw. */
 const DESCRIPTOR_MUTATIONS: Record<string, (d: Descriptor) => unknown> = {
@@ -221,6 +228,11 @@ describe('native layer guard', () => {
       ['copy between different sizes', 'copyTensor', () => [f32([2, 3]), f32([3, 3])]],
       ['copy between different dtypes', 'copyTensor', () => [f32([2, 3]), i32([2, 3])]],
       ['copy onto itself', 'copyTensor', () => { const t = f32([2, 3]); return [t, t]; }],
+      ['reformerLocal q with heads not dividing its width', 'reformerLocalAttention', () => { const a = VALID.reformerLocalAttention(); for (const i of [0, 1, 2, 4]) a[i] = f32([2, 6, 9]); return a; }],
+      ['reformerLocal k of another shape', 'reformerLocalAttention', () => { const a = VALID.reformerLocalAttention(); a[1] = f32([2, 5, 8]); return a; }],
+      ['reformerLocal mask of another length', 'reformerLocalAttention', () => { const a = VALID.reformerLocalAttention(); a[3] = i32([2, 5]); return a; }],
+      ['reformerLocal out aliasing v', 'reformerLocalAttention', () => { const a = VALID.reformerLocalAttention(); a[4] = a[2]!; return a; }],
+      ['reformerLocal of rank 4 in the blhd layout', 'reformerLocalAttention', () => [f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), null as never, f32([1, 2, 6, 4])]],
       ['copyBlocks between dtypes', 'copyBlocks', () => [f32([2, 3]), i32([2, 3])]],
       ['copyBlocks onto its source', 'copyBlocks', () => { const t = f32([2, 3]); return [t, t]; }],
       ['linear weight of another width', 'linear', () => { const a = VALID.linear(); a[1] = f32([4, 2]); return a; }],
@@ -244,7 +256,9 @@ describe('native layer guard', () => {
   describe('options and cancel tokens', () => {
     it('denseAttention needs a numeric float32 scale and a boolean causal', () => {
       for (const opts of [null, 7, {}, { scale: '1', causal: false }, { scale: 1 }, { scale: 1, causal: 1 },
-        { scale: NaN, causal: false }, { scale: Infinity, causal: false }, { scale: 1e39, causal: false }])
+        { scale: NaN, causal: false, layout: 'bhld' }, { scale: Infinity, causal: false, layout: 'bhld' },
+      { scale: 1e39, causal: false, layout: 'bhld' }, { scale: 1, causal: false }, { scale: 1, causal: false, layout: 'bhdl' },
+      { scale: 1, causal: false, layout: 'blhd' }, { scale: 1, causal: false, layout: 'blhd', heads: 0 }])
         expectThrowsCleanly(() => call('denseAttention', VALID.denseAttention(), opts));
     });
     it('axialPositionEncoding needs a known layout', () => {
@@ -254,7 +268,7 @@ describe('native layer guard', () => {
     it('localAttention needs integer window sides within range and a finite float32 scale', () => {
       for (const opts of [null, {}, { left: 1, right: 2 }, { left: -1, right: 2, scale: 1 }, { left: 1.5, right: 2, scale: 1 },
         { left: 1e300, right: 2, scale: 1 }, { left: NaN, right: 2, scale: 1 }, { left: 1, right: '2', scale: 1 },
-        { left: 1, right: 2, scale: Infinity }])
+        { left: 1, right: 2, scale: Infinity, layout: 'bhld' }, { left: 1, right: 2, scale: 1 }])
         expectThrowsCleanly(() => call('localAttention', VALID.localAttention(), opts));
     });
     it('localAttention needs the global projections as an object of three tensors', () => {
@@ -320,7 +334,7 @@ describe('native layer guard', () => {
       };
       const out = f32([1, 4, 64, 32]);
       const pending = native.denseAttention(as(fresh([1, 4, 64, 32])), as(fresh([1, 4, 256, 32])), as(fresh([1, 4, 256, 32])),
-        as(out), { scale: 0.1, causal: false });
+        as(out), { scale: 0.1, causal: false, layout: 'bhld' });
       for (let i = 0; i < 5; i++) gc?.();
       await pending;
       expect(Array.from((out.host as Float32Array).subarray(0, 4))).toEqual([1, 1, 1, 1]);

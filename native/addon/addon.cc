@@ -27,6 +27,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("lshHash", Napi::Function::New<lshHash>(env, "lshHash"));
   exports.Set("sortByBucket", Napi::Function::New<sortByBucket>(env, "sortByBucket"));
   exports.Set("lshAttention", Napi::Function::New<lshAttention>(env, "lshAttention"));
+  exports.Set("reformerLocalAttention", Napi::Function::New<reformerLocalAttention>(env, "reformerLocalAttention"));
   exports.Set("copyBlocks", Napi::Function::New<copyBlocks>(env, "copyBlocks"));
   exports.Set("linear", Napi::Function::New<linear>(env, "linear"));
   exports.Set("layerNorm", Napi::Function::New<layerNorm>(env, "layerNorm"));
