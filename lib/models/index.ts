@@ -2,3 +2,6 @@
 export { CheckpointError, type CheckpointErrorCode } from './errors.js';
 export { loadSafetensors } from './safetensors.js';
 export { loadCheckpoint, type Checkpoint, type ModelConfig } from './checkpoint.js';
+export { LongformerSelfAttention, LongformerModel, type LongformerSelfAttentionOptions, type LongformerAttentionForward, type LongformerForward, type LongformerOutput, type FromPretrainedOptions } from './longformer.js';
+export type { WeightMap, PlacementOptions } from './weights.js';
+export type { ConfigValues } from './config.js';
