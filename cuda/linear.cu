@@ -1,10 +1,12 @@
 // y = x · Wᵀ + b on CUDA, float32 accumulation: a block computes a 64 × 64 tile of y from
 // 16-deep slices of x and W staged in shared memory (transposed, so that the inner loop reads
-// rows of the slices); each of its 256 threads owns a 4 × 4 sub-tile in registers.
+// rows of the slices); each of its 256 threads owns a 4 × 4 sub-tile in registers. Half
+// precision with whole 16-byte rows runs on tensor cores instead (cuda/linear_mma.cu).
 #include <cuda_runtime.h>
 
 #include "cuda/check.h"
 #include "cuda/launch.cuh"
+#include "cuda/linear_mma.h"
 #include "kernels/half.h"
 #include "kernels/linear.h"
 
@@ -84,6 +86,7 @@ void linearCuda(cuda::Stream stream, const LinearShape& s, DType dtype, const vo
                 const void* bias, void* y) {
   if (int64_t(s.rows) * s.out == 0) return;
   auto st = static_cast<cudaStream_t>(stream);
+  if (linearMmaSupports(s, dtype, x, w)) return linearMma(st, s, dtype, x, w, bias, y);
   switch (dtype) {
     case DType::Float32: return launch<DType::Float32>(st, s, x, w, bias, y);
     case DType::Float16: return launch<DType::Float16>(st, s, x, w, bias, y);
