@@ -1,12 +1,13 @@
 // Longformer (Hugging Face's modeling_longformer): the self-attention layer with its weights
 // and the whole LongformerModel, on the package's ops. Projections are [B, L, hidden] tensors
 // that the attention op reads in place (layout 'blhd'); nothing is transposed.
+import type { FloatDType } from '../dtype.js';
 import { add, gelu, relu, tanh } from '../ops/elementwise.js';
 import { embedding } from '../ops/embedding.js';
 import { layerNorm } from '../ops/layer_norm.js';
 import { linear } from '../ops/linear.js';
 import { localAttention } from '../ops/local.js';
-import { narrow, reshape } from '../ops/shape.js';
+import { concat, narrow, reshape } from '../ops/shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor, describe, shapeText } from '../validate.js';
 import { loadCheckpoint } from './checkpoint.js';
@@ -79,6 +80,36 @@ function project(x: Tensor, p: Projection, signal?: AbortSignal): Promise<Tensor
 }
 
 /**
+ * The global tokens of a batch, for projecting query_global on their rows only (as Hugging
+ * Face does): `gather` [G] indexes their rows in hidden [B·L, E]; `scatter` [B, L] places the
+ * projected rows back at their positions (every other position takes the zero row G, which
+ * the attention never reads).
+ */
+interface GlobalRows {
+  gather: Tensor;
+  scatter: Tensor;
+  zeroRow: Tensor; // [1, E]
+}
+
+/** @internal GlobalRows of an attention mask (values > 0 are global), on `device`; undefined when no token is global. */
+async function globalRowsOf(mask: Int32Array, B: number, L: number, E: number, dtype: FloatDType, device: string,
+                            scope: Scope): Promise<GlobalRows | undefined> {
+  const positions: number[] = [];
+  const scatter = new Int32Array(B * L);
+  for (let i = 0; i < B * L; i++) if (mask[i]! > 0) positions.push(i);
+  if (positions.length === 0) return undefined;
+  scatter.fill(positions.length);
+  positions.forEach((p, row) => (scatter[p] = row));
+  const zero = new Float32Array(E);
+  const host = [
+    Tensor.from(Int32Array.from(positions), [positions.length]), Tensor.from(scatter, [B, L]),
+    dtype === 'float32' ? Tensor.from(zero, [1, E]) : Tensor.from(new Uint16Array(E), [1, E], { dtype }),
+  ];
+  const onDevice = await Promise.all(host.map(async (t) => scope.keep(device === 'cpu' ? t : await t.to(device as never))));
+  return { gather: onDevice[0]!, scatter: onDevice[1]!, zeroRow: onDevice[2]! };
+}
+
+/**
  * Hugging Face's LongformerSelfAttention: query/key/value and the three global projections,
  * sliding-window attention with symmetric global attention, heads merged. forward takes and
  * returns [B, L, hidden] (the attention output before LongformerSelfOutput); any L.
@@ -132,36 +163,49 @@ export class LongformerSelfAttention {
     const scope = new Scope();
     try {
       let mask: Tensor | undefined;
-      let anyGlobal = false;
+      let globals: GlobalRows | undefined;
       if (opts.attentionMask !== undefined) {
         const values = await int32Rows(FN, 'opts.attentionMask', opts.attentionMask, [B, L]);
-        anyGlobal = values.some((m) => m > 0);
+        globals = await globalRowsOf(values, B, L, this.hidden, hidden.dtype as FloatDType, hidden.device, scope);
         mask = opts.attentionMask.device === hidden.device ? opts.attentionMask : scope.keep(await opts.attentionMask.to(hidden.device));
       }
-      return await this.attend(hidden, mask, anyGlobal, scope, opts.signal);
+      return await this.attend(hidden, mask, globals, opts.signal);
     } finally {
       scope.dispose();
     }
   }
 
-  /** @internal The layer on a mask already on hidden's device; `anyGlobal`: some token of the batch is global. */
-  async attend(hidden: Tensor, mask: Tensor | undefined, anyGlobal: boolean, scope: Scope, signal?: AbortSignal): Promise<Tensor> {
+  /** @internal The layer on a mask already on hidden's device; `globals`: the batch's global tokens, if any. */
+  async attend(hidden: Tensor, mask: Tensor | undefined, globals: GlobalRows | undefined, signal?: AbortSignal): Promise<Tensor> {
     const p = this.#p;
-    const q = scope.keep(await project(hidden, p.query, signal));
-    const k = scope.keep(await project(hidden, p.key, signal));
-    const v = scope.keep(await project(hidden, p.value, signal));
-    // Hugging Face projects query_global on the global tokens only: the same rows, computed for all.
-    const global = anyGlobal
-      ? {
-        q: scope.keep(await project(hidden, p.queryGlobal, signal)),
-        k: scope.keep(await project(hidden, p.keyGlobal, signal)),
-        v: scope.keep(await project(hidden, p.valueGlobal, signal)),
-      }
-      : undefined;
-    return localAttention(q, k, v, {
-      window: this.window / 2, layout: 'blhd', heads: this.heads,
-      ...(mask ? { attentionMask: mask } : {}), ...(global ? { global } : {}), ...(signal ? { signal } : {}),
-    });
+    const scope = new Scope();
+    try {
+      const q = scope.keep(await project(hidden, p.query, signal));
+      const k = scope.keep(await project(hidden, p.key, signal));
+      const v = scope.keep(await project(hidden, p.value, signal));
+      const global = globals
+        ? {
+          q: await this.#queryGlobal(hidden, globals, scope, signal),
+          k: scope.keep(await project(hidden, p.keyGlobal, signal)),
+          v: scope.keep(await project(hidden, p.valueGlobal, signal)),
+        }
+        : undefined;
+      return await localAttention(q, k, v, {
+        window: this.window / 2, layout: 'blhd', heads: this.heads,
+        ...(mask ? { attentionMask: mask } : {}), ...(global ? { global } : {}), ...(signal ? { signal } : {}),
+      });
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  /** query_global of the global rows only, placed at their positions of a [B, L, E] tensor. */
+  async #queryGlobal(hidden: Tensor, globals: GlobalRows, scope: Scope, signal?: AbortSignal): Promise<Tensor> {
+    const [B, L, E] = hidden.shape as [number, number, number];
+    const rows = scope.keep(await embedding(globals.gather, scope.keep(await reshape(hidden, [B * L, E]))));
+    const projected = scope.keep(await project(rows, this.#p.queryGlobal, signal));
+    const table = scope.keep(await concat([projected, globals.zeroRow], 0));
+    return scope.keep(await embedding(globals.scatter, table));
   }
 
   /** @internal */
@@ -326,7 +370,6 @@ export class LongformerModel {
     // LongformerModel._merge_to_attention_mask: padding wins over global.
     const merged = new Int32Array(B * L);
     for (let i = 0; i < B * L; i++) merged[i] = real && real[i] === 0 ? -1 : global && global[i] !== 0 ? 1 : 0;
-    const anyGlobal = merged.some((m) => m > 0);
     const positions = robertaPositionIds(ids, B, L, this.#pad);
     const { device } = this.placement;
     const signal = inputs.signal;
@@ -337,10 +380,11 @@ export class LongformerModel {
         return device === 'cpu' ? t : scope.keep(await t.to(device));
       };
       const mask = await onDevice(merged);
+      const globals = await globalRowsOf(merged, B, L, this.#embeddings.word.shape[1]!, this.placement.dtype, device, scope);
       let h = await this.#embed(await onDevice(ids), await onDevice(positions), await onDevice(types), scope);
       try {
         for (const layer of this.#layers) {
-          const next = await this.#layer(layer, h, mask, anyGlobal, signal);
+          const next = await this.#layer(layer, h, mask, globals, signal);
           h.dispose();
           h = next;
         }
@@ -365,23 +409,23 @@ export class LongformerModel {
     return layerNorm(sum, e.norm.weight, e.norm.bias, { eps: this.#eps });
   }
 
-  async #layer(layer: LongformerLayer, h: Tensor, mask: Tensor, anyGlobal: boolean, signal?: AbortSignal): Promise<Tensor> {
-    const scope = new Scope();
-    try {
-      const attended = scope.keep(await layer.attention.attend(h, mask, anyGlobal, scope, signal));
-      const attention = await this.#denseNorm(layer.attentionOutput, attended, h, scope, signal);
-      scope.keep(attention);
-      const inner = scope.keep(await activate(this.#act, scope.keep(await project(attention, layer.intermediate, signal))));
-      return await this.#denseNorm(layer.output, inner, attention, scope, signal);
-    } finally {
-      scope.dispose();
-    }
+  // Each intermediate tensor is freed as soon as the next step has consumed it, so that a layer
+  // holds at most a few [B, L, intermediate] tensors at a time.
+  async #layer(layer: LongformerLayer, h: Tensor, mask: Tensor, globals: GlobalRows | undefined, signal?: AbortSignal): Promise<Tensor> {
+    const attended = await layer.attention.attend(h, mask, globals, signal);
+    const attention = await consume(attended, () => this.#denseNorm(layer.attentionOutput, attended, h, signal));
+    return consume(attention, async () => {
+      const projected = await project(attention, layer.intermediate, signal);
+      const inner = await consume(projected, () => activate(this.#act, projected));
+      return consume(inner, () => this.#denseNorm(layer.output, inner, attention, signal));
+    });
   }
 
   /** LayerNorm(dense(x) + residual): Longformer's SelfOutput and Output. */
-  async #denseNorm(p: DenseNorm, x: Tensor, residual: Tensor, scope: Scope, signal?: AbortSignal): Promise<Tensor> {
-    const sum = scope.keep(await add(scope.keep(await project(x, p.dense, signal)), residual));
-    return layerNorm(sum, p.norm.weight, p.norm.bias, { eps: this.#eps });
+  async #denseNorm(p: DenseNorm, x: Tensor, residual: Tensor, signal?: AbortSignal): Promise<Tensor> {
+    const dense = await project(x, p.dense, signal);
+    const sum = await consume(dense, () => add(dense, residual));
+    return consume(sum, () => layerNorm(sum, p.norm.weight, p.norm.bias, { eps: this.#eps }));
   }
 
   async #pool(h: Tensor, B: number, scope: Scope): Promise<Tensor> {
@@ -397,6 +441,15 @@ export class LongformerModel {
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+}
+
+/** step(), then `input` is freed whatever happened. */
+async function consume<T>(input: Tensor, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } finally {
+    input.dispose();
   }
 }
 
