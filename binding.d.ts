@@ -26,6 +26,12 @@ export interface NativeTensor {
   buffer?: DeviceBuffer;
 }
 
+/** How attention tensors are laid out: [B, H, L, D], or [B, L, H * D] with `heads` heads. */
+export interface NativeLayout {
+  layout: 'bhld' | 'blhd';
+  heads?: number;
+}
+
 export interface NativeBackendInfo {
   compiledWithCuda: boolean;
   cudaRuntimeVersion?: string;
@@ -62,14 +68,14 @@ export interface Binding {
   ): Promise<void>;
   denseAttention(
     q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor,
-    opts: { scale: number; causal: boolean }, cancel?: CancelToken,
+    opts: { scale: number; causal: boolean } & NativeLayout, cancel?: CancelToken,
   ): Promise<void>;
   /** global: the separate global projections, or null for q, k, v themselves. */
   localAttention(
     q: NativeTensor, k: NativeTensor, v: NativeTensor,
     global: { q: NativeTensor; k: NativeTensor; v: NativeTensor } | null,
     attentionMask: NativeTensor | null, out: NativeTensor,
-    opts: { left: number; right: number; scale: number }, cancel?: CancelToken,
+    opts: { left: number; right: number; scale: number } & NativeLayout, cancel?: CancelToken,
   ): Promise<void>;
   lshHash(
     qk: NativeTensor, rotations: NativeTensor, paddingMask: NativeTensor | null, out: NativeTensor,
@@ -81,9 +87,30 @@ export interface Binding {
     opts: {
       bucketFactors: number[]; nHashes: number; chunkLength: number; chunksBefore: number; chunksAfter: number;
       causal: boolean;
-    },
+    } & NativeLayout,
     cancel?: CancelToken,
   ): Promise<void>;
+  /** Reformer's local attention on the LSH chunk kernels (identity order). */
+  reformerLocalAttention(
+    q: NativeTensor, k: NativeTensor, v: NativeTensor, paddingMask: NativeTensor | null, out: NativeTensor,
+    opts: { chunkLength: number; chunksBefore: number; chunksAfter: number; causal: boolean } & NativeLayout,
+    cancel?: CancelToken,
+  ): Promise<void>;
+  /** Strided copies of `blocks` blocks of `length` elements from src to dst (same device and dtype). */
+  copyBlocks(
+    src: NativeTensor, dst: NativeTensor,
+    opts: { blocks: number; length: number; srcOffset: number; srcStride: number; dstOffset: number; dstStride: number },
+    cancel?: CancelToken,
+  ): Promise<void>;
+  /** out [..., out] = x [..., in] · weightᵀ [in, out] + bias [out]. */
+  linear(x: NativeTensor, weight: NativeTensor, bias: NativeTensor | null, out: NativeTensor, cancel?: CancelToken): Promise<void>;
+  layerNorm(
+    x: NativeTensor, weight: NativeTensor, bias: NativeTensor, out: NativeTensor, opts: { eps: number }, cancel?: CancelToken,
+  ): Promise<void>;
+  activation(x: NativeTensor, out: NativeTensor, opts: { fn: 'gelu' | 'relu' | 'tanh' }, cancel?: CancelToken): Promise<void>;
+  add(a: NativeTensor, b: NativeTensor, out: NativeTensor, cancel?: CancelToken): Promise<void>;
+  /** out [...ids, width] = table [rows, width] gathered by ids (int32). */
+  embedding(ids: NativeTensor, table: NativeTensor, out: NativeTensor, cancel?: CancelToken): Promise<void>;
   /** Test only: the device memory pool's logic over a simulated device of `capacityBytes`. */
   _poolSimulation(limitBytes: number, capacityBytes: number, steps: readonly PoolStep[]): PoolSimulation;
   /**

@@ -17,9 +17,9 @@ const PRIOR_SGEMM_GFLOPS = 230;
  * child's timeout; one that is too low would wrongly skip a run, so these are not padded.
  */
 const PRIOR_RATE = {
-  'ours-cpu': { dense: 50, local: 30, lsh: 10, axial: 100 },
-  'ours-cuda': { dense: 1000, local: 500, lsh: 200, axial: 1000 },
-  'torch-cpu': { dense: 20, local: 8, lsh: 8 },
+  'ours-cpu': { dense: 50, local: 30, lsh: 10, axial: 100, linear: 150, model: 120 },
+  'ours-cuda': { dense: 1000, local: 500, lsh: 200, axial: 1000, linear: 5000, model: 2000 },
+  'torch-cpu': { dense: 20, local: 8, lsh: 8, linear: 150, model: 80 },
   'tfjs-wasm': { dense: 10, local: 2, lsh: 2 },
   'tfjs-cpu': { dense: 0.4, local: 0.2, lsh: 0.35 },
   'plain-js': { axial: 20 },
@@ -30,15 +30,19 @@ const PRIOR_RATE = {
  * matrix: PyTorch and tfjs keep a few float32 copies of it (scores, exponentials, masks);
  * this package streams scores through registers and holds O(L·D).
  */
-const SCORE_COPIES = { dense: 3, local: 6, lsh: 8 };
+const SCORE_COPIES = { dense: 3, local: 6, lsh: 8, model: 6 };
 
 function scores(cfg) {
+  if (cfg.op === 'linear') return 0;
+  if (cfg.op === 'model') return cfg.H * cfg.L * (cfg.config.window + 1); // one layer's band at a time
   return (attendedFlops(cfg) ?? 0) / (4 * cfg.D);
 }
 
 /** Output bytes: the floor of any implementation's extra memory. */
 function outputBytes(cfg) {
-  return cfg.op === 'axial' ? cfg.L * (cfg.weights[0][1] + cfg.weights[1][1]) * 4 : cfg.B * cfg.H * cfg.L * cfg.D * 4;
+  if (cfg.op === 'axial') return cfg.L * (cfg.weights[0][1] + cfg.weights[1][1]) * 4;
+  if (cfg.op === 'linear') return cfg.rows * cfg.out * 4;
+  return cfg.B * cfg.H * cfg.L * cfg.D * 4;
 }
 
 /** How memory grows between two configurations of the same variant. */
@@ -67,6 +71,14 @@ export function predict(impl, cfg, previous, speed = 1) {
     bytes: outputBytes(cfg) + (impl.peer ? SCORE_COPIES[cfg.op] ?? 0 : 0) * 4 * scores(cfg),
     basis: 'prior estimate',
   };
+}
+
+/**
+ * The budget of one configuration: the end-to-end model rows (a whole 12-layer forward pass,
+ * not one op) get five times the per-run time.
+ */
+export function budgetFor(cfg, budget) {
+  return cfg.op === 'model' ? { ...budget, runMs: budget.runMs * 5 } : budget;
 }
 
 /** Why a predicted run is skipped, or null if it fits the budget. */

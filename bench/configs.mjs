@@ -49,8 +49,36 @@ function axial(L) {
   };
 }
 
-export const OPS = ['dense', 'local', 'lsh', 'axial'];
-export const QUICK_OPS = ['dense', 'local', 'lsh'];
+/** A linear layer at Longformer-base width: the projections' shape, against the machine's sgemm rate. */
+function linear() {
+  return {
+    op: 'linear', variant: 'linear-4096x768x768', label: 'x [4096,768] · Wᵀ [768,768] + b',
+    B: 1, H: 1, D: 768, L: 4096, rows: 4096, in: 768, out: 768, config: {},
+  };
+}
+
+/**
+ * Longformer-base end to end: 12 layers, hidden 768, 12 heads, intermediate 3072, window 512,
+ * vocabulary 50265, token 0 global; deterministic random weights (bench/model_checkpoint.mjs)
+ * with position embeddings for 16k tokens.
+ */
+export const MODEL_SHAPE = {
+  layers: 12, hidden: 768, heads: 12, intermediate: 3072, window: 512, vocab: 50265, positions: 16384 + 2,
+};
+
+function model(L) {
+  return {
+    op: 'model', variant: 'longformer-base', label: 'LongformerModel, base shape, 1 global token',
+    B: 1, H: MODEL_SHAPE.heads, D: MODEL_SHAPE.hidden / MODEL_SHAPE.heads, L, nGlobal: 1,
+    config: { checkpoint: '../longformer-base', ...MODEL_SHAPE },
+  };
+}
+
+/** The lengths of the end-to-end rows. */
+export const MODEL_LENGTHS = [4096, 16384];
+
+export const OPS = ['dense', 'local', 'lsh', 'axial', 'linear', 'model'];
+export const QUICK_OPS = ['dense', 'local', 'lsh', 'linear'];
 
 /** Every configuration of `ops` at `lengths`, shortest first (budget predictions use the shorter runs). */
 export function configurations({ ops = OPS, lengths = LENGTHS, quick = false } = {}) {
@@ -63,6 +91,8 @@ export function configurations({ ops = OPS, lengths = LENGTHS, quick = false } =
       if (!quick && L >= 65536) for (const nh of [1, 2, 4, 8]) out.push(lsh(L, nh, L / 128));
     }
     if (ops.includes('axial') && L <= 128 * 512) out.push(axial(L));
+    if (ops.includes('linear') && L === 4096) out.push(linear());
+    if (ops.includes('model') && MODEL_LENGTHS.includes(L)) out.push(model(L));
   }
   return out;
 }

@@ -16,9 +16,28 @@ export function attendedFlops(cfg) {
       const { nHashes, chunkLength, chunksBefore, chunksAfter } = cfg.config;
       return B * H * L * nHashes * chunkLength * (1 + chunksBefore + chunksAfter) * D * 4;
     }
+    case 'linear':
+      return 2 * cfg.rows * cfg.in * cfg.out;
+    case 'model':
+      return modelFlops(cfg);
     default:
       return null;
   }
+}
+
+/**
+ * A Longformer layer's useful work, times the layers: the query, key, value and output
+ * projections and the key_global / value_global ones (query_global projects the global
+ * tokens only), the feed-forward pair, and the attended scores.
+ */
+function modelFlops(cfg) {
+  const { B, L } = cfg;
+  const { layers, hidden: E, intermediate: I, window } = cfg.config;
+  const g = cfg.nGlobal;
+  const projections = 2 * B * L * E * E * 6 + 2 * B * g * E * E;
+  const feedForward = 2 * 2 * B * L * E * I;
+  const attention = B * cfg.H * localScores(L, [window / 2, window / 2], g) * cfg.D * 4;
+  return layers * (projections + feedForward + attention);
 }
 
 /**

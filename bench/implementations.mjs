@@ -13,11 +13,11 @@ const TORCH_ENV_FIX = ['env', '-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE
  * input tensors (tfjs reports tf.profile's live-tensor peak), which the harness subtracts.
  */
 export const IMPLEMENTATIONS = [
-  { id: 'ours-cpu', peer: false, device: 'cpu', ops: ['dense', 'local', 'lsh', 'axial'],
+  { id: 'ours-cpu', peer: false, device: 'cpu', ops: ['dense', 'local', 'lsh', 'axial', 'linear', 'model'],
     command: ['node', '--expose-gc', 'bench/ours.mjs'], job: { device: 'cpu' } },
-  { id: 'ours-cuda', peer: false, device: 'cuda', ops: ['dense', 'local', 'lsh', 'axial'],
+  { id: 'ours-cuda', peer: false, device: 'cuda', ops: ['dense', 'local', 'lsh', 'axial', 'linear', 'model'],
     command: ['node', '--expose-gc', 'bench/ours.mjs'], job: { device: 'cuda' } },
-  { id: 'torch-cpu', peer: true, device: 'cpu', ops: ['dense', 'local', 'lsh'],
+  { id: 'torch-cpu', peer: true, device: 'cpu', ops: ['dense', 'local', 'lsh', 'linear', 'model'],
     command: [...TORCH_ENV_FIX, PYTHON, 'bench/peers/torch_peer.py'], job: {} },
   { id: 'tfjs-wasm', peer: true, device: 'cpu', ops: ['dense', 'local', 'lsh'],
     command: ['node', 'bench/peers/tfjs_peer.mjs'], job: { backend: 'wasm' }, peakIncludesInputs: true },

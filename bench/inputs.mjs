@@ -1,6 +1,8 @@
 // Inputs of one configuration: generated once, written as raw files into a job folder, and
 // read by every implementation, so that all of them compute on exactly the same numbers.
 import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { ensureModelCheckpoint } from './model_checkpoint.mjs';
 import { writeRaw } from './rawio.mjs';
 
 /** A deterministic stream of uniform values in [0, 1) (xorshift32): fast and seedable. */
@@ -63,9 +65,29 @@ export function inputSpecs(cfg) {
     }
     case 'axial':
       return { w0: randomFloats(cfg.weights[0], 6), w1: randomFloats(cfg.weights[1], 7) };
+    case 'linear':
+      return {
+        x: randomFloats([cfg.rows, cfg.in], 8),
+        weight: { dtype: 'float32', shape: [cfg.out, cfg.in], make: () => uniformUnitVariance(cfg.out * cfg.in, 9).map((v) => v / Math.sqrt(cfg.in)) },
+        bias: randomFloats([cfg.out], 10),
+      };
+    case 'model':
+      return {
+        inputIds: { dtype: 'int32', shape: [B, L], make: () => tokenIds(B * L, cfg.config.vocab, 11) },
+        globalAttentionMask: { dtype: 'int32', shape: [B, L], make: () => globalTokenMask(B, L, cfg.nGlobal) },
+      };
     default:
       throw new Error(`no inputs for op ${cfg.op}`);
   }
+}
+
+/** Token ids: <s> (0), ids in [3, vocab), </s> (2) last; no padding (id 1). */
+function tokenIds(count, vocab, seed) {
+  const next = xorshift32(seed);
+  const ids = Int32Array.from({ length: count }, () => 3 + Math.floor(next() * (vocab - 3)));
+  ids[0] = 0;
+  ids[count - 1] = 2;
+  return ids;
 }
 
 /** Longformer's attention mask with tokens 0..n-1 global (1) and the rest local (0). */
@@ -79,6 +101,8 @@ function globalTokenMask(B, L, nGlobal) {
 export function writeInputs(dir, cfg) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  // The end-to-end rows share one checkpoint next to their job folders.
+  if (cfg.op === 'model') ensureModelCheckpoint(path.resolve(dir, cfg.config.checkpoint), cfg.config, (line) => console.log(`  ${line}`));
   const inputs = {};
   let bytes = 0;
   for (const [name, spec] of Object.entries(inputSpecs(cfg))) {

@@ -34,7 +34,7 @@ function opFunction(name) {
 }
 
 /** Returns a function that runs the job's computation once and resolves to the output Tensor. */
-function makeRun(job, t) {
+async function makeRun(job, t, dir) {
   const cfg = job.config ?? {};
   switch (job.op) {
     case 'dense': {
@@ -69,8 +69,22 @@ function makeRun(job, t) {
       const opts = cfg.length === undefined ? {} : { length: cfg.length };
       return () => axialPositionEncoding([t.w0, t.w1], opts);
     }
+    case 'linear': {
+      const linear = opFunction('linear');
+      return () => linear(t.x, t.weight, t.bias);
+    }
+    case 'model': {
+      // The end to end row: the checkpoint is loaded once, before the measured runs.
+      const { LongformerModel } = await import('../dist/esm/models/index.js');
+      const model = await LongformerModel.fromPretrained(path.resolve(dir, cfg.checkpoint), { device: job.device ?? 'cpu' });
+      return async () => {
+        const { lastHiddenState, poolerOutput } = await model.forward({ inputIds: t.inputIds, globalAttentionMask: t.globalAttentionMask });
+        poolerOutput?.dispose();
+        return lastHiddenState;
+      };
+    }
     default:
-      throw new Error(`unknown op ${job.op} (dense, local, lsh or axial)`);
+      throw new Error(`unknown op ${job.op} (dense, local, lsh, axial, linear or model)`);
   }
 }
 
@@ -90,7 +104,7 @@ async function runJob(job, dir) {
   const warmup = job.warmup ?? 1;
   const repeats = Math.max(1, job.repeats ?? 3);
   const tensors = await loadTensors(job, dir, device);
-  const run = makeRun(job, tensors);
+  const run = await makeRun(job, tensors, dir);
   const onCuda = device !== 'cpu';
   const cudaBytes = () => sa.memoryStats().cudaBytes;
 

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatBytes, formatDuration } from './format.mjs';
 import { writePlots } from './plots.mjs';
-import { detailTable, summaryTable } from './table.mjs';
+import { detailTable, modelTable, summaryTable } from './table.mjs';
 import { targetsMarkdown } from './targets.mjs';
 
 function sgemmLine(sgemm) {
@@ -45,7 +45,16 @@ function markdown(report, jsonFile, plots) {
       'GFLOP/s counts attended scores only (4·D flops each); "of sgemm" is that rate over the machine\'s sgemm rate.',
     '',
     summaryTable(report.rows),
-    '## Targets (L = 16k, float32, this machine)',
+    ...(modelTable(report.rows) ? [
+      '## End to end',
+      '',
+      'LongformerModel with Longformer-base\'s shape (12 layers, hidden 768, 12 heads, intermediate 3072, window 512, ' +
+        'token 0 global; deterministic random weights): this package from the checkpoint directory, PyTorch with Hugging ' +
+        'Face\'s algorithms in plain torch ops on the same weights and ids (`bench/peers/torch_peer.py`), outputs compared.',
+      '',
+      modelTable(report.rows),
+    ] : []),
+    '## Targets (L = 16k for the attention ops, 4k end to end; float32, this machine)',
     '',
     targetsMarkdown(report.targets),
     ...(plots.length ? ['## Plots', '', ...plots.map((p) => `![${p.title}](${p.file})`), ''] : []),

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FULL_BUDGET, QUICK_BUDGET, machineSpeed, overBudget, predict, repetitions } from './budget.mjs';
+import { FULL_BUDGET, QUICK_BUDGET, budgetFor, machineSpeed, overBudget, predict, repetitions } from './budget.mjs';
 import { runJob } from './child.mjs';
 import { ALL_PEERS, USAGE, parseArgs } from './cli.mjs';
 import { MAX_RELATIVE_L2, relativeL2 } from './compare.mjs';
@@ -96,14 +96,15 @@ function progressLine(row) {
 async function measure(impl, cfg, row, { dir, inputs, inputBytes }, ctx) {
   const prediction = predict(impl, cfg, previousMeasurement(ctx.rows, impl, cfg), ctx.speed);
   row.predicted = { ms: Math.round(prediction.ms), bytes: Math.round(prediction.bytes), basis: prediction.basis };
-  const skip = inheritedSkip(ctx.rows, impl, cfg) ?? overBudget(prediction, ctx.budget)
+  const budget = budgetFor(cfg, ctx.budget);
+  const skip = inheritedSkip(ctx.rows, impl, cfg) ?? overBudget(prediction, budget)
     ?? (impl.peer && Date.now() - ctx.started > ctx.maxMs ? `skipped: > total time budget (${ctx.maxMs / 60_000} min)` : null);
   if (skip) return Object.assign(row, { status: 'skipped', reason: skip });
 
-  const reps = repetitions(prediction.ms, ctx.budget);
+  const reps = repetitions(prediction.ms, budget);
   const threads = impl.id === 'torch-cpu' ? ctx.sgemm.threads ?? os.cpus().length : os.cpus().length;
   const job = { op: cfg.op, dir, inputs, config: cfg.config, ...reps, output: `out-${impl.id}.f32`, threads, ...impl.job };
-  const timeoutMs = (reps.warmup + reps.repeats) * ctx.budget.runMs * 2 + 60_000;
+  const timeoutMs = (reps.warmup + reps.repeats) * budget.runMs * 2 + 60_000;
   const result = await runJob(impl.command, job, path.join(dir, `job-${impl.id}.json`), { cwd: ROOT, timeoutMs });
   row.runs = `${reps.warmup} warm-up + ${reps.repeats} timed`;
   if (!result.ok) {

@@ -67,3 +67,20 @@ export function detailTable(rows) {
   }
   return lines.join('\n') + '\n';
 }
+
+/** The end-to-end rows: time, tokens per second and peak memory of each implementation. */
+export function modelTable(rows) {
+  const model = rows.filter((r) => r.op === 'model');
+  if (!model.length) return '';
+  const header = ['model', 'L', 'implementation', 'time', 'tokens/s', 'peak memory', 'ratio (peer / ours)', 'rel. L2 vs ours'];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`];
+  for (const r of model) {
+    const ok = r.status === 'ok';
+    lines.push(`| ${[
+      r.label, formatLength(r.L), r.implementation, ok ? formatMs(r.medianMs) : statusCell(r),
+      ok ? Math.round(r.L / (r.medianMs / 1000)).toLocaleString('en') : '—', ok ? formatBytes(r.peakBytes) : '—',
+      r.peer && ok ? formatRatio(r.ratio) : '—', r.peer ? formatError(r.relL2) : '—',
+    ].join(' | ')} |`);
+  }
+  return lines.join('\n') + '\n';
+}

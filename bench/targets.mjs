@@ -6,6 +6,10 @@
 import { formatPercent, formatRatio } from './format.mjs';
 
 export const TARGET_LENGTH = 16384;
+// End to end: the Longformer-base model at L = 4k against PyTorch, and linear at the
+// projections' shape against the machine's sgemm rate.
+const MODEL = { length: 4096, peer: 'torch-cpu', factor: 3 };
+const LINEAR_SGEMM_FRACTION = 0.8;
 const SPEEDUPS = [
   { peer: 'tfjs-wasm', factor: 30 },
   { peer: 'torch-cpu', factor: 10 },
@@ -77,12 +81,36 @@ export function checkTargets(rows) {
       note: slope == null ? 'fewer than two lengths measured' : `peak memory ∝ L^${slope.toFixed(2)}`,
     });
   }
+  return [...checks, ...endToEndTargets(rows)];
+}
+
+/** The end-to-end targets: the model against PyTorch, linear against sgemm. */
+function endToEndTargets(rows) {
+  const checks = [];
+  const model = rows.find((r) => r.implementation === 'ours-cpu' && r.op === 'model' && r.L === MODEL.length);
+  if (model) {
+    const config = `model ${model.variant} L=${MODEL.length}`;
+    if (model.status !== 'ok') checks.push({ config, target: 'all', status: 'not measured', note: `ours: ${model.reason}` });
+    else {
+      const peerRow = rows.find((r) => r.implementation === MODEL.peer && r.op === 'model' && r.L === MODEL.length);
+      checks.push({ config, ...speedupCheck(model, peerRow, MODEL.peer, MODEL.factor) });
+    }
+  }
+  const linear = rows.find((r) => r.implementation === 'ours-cpu' && r.op === 'linear');
+  if (linear) {
+    const fraction = linear.status === 'ok' ? linear.sgemmFraction : null;
+    checks.push({
+      config: `linear ${linear.variant}`, target: `≥ ${LINEAR_SGEMM_FRACTION * 100} % of sgemm rate`,
+      status: fraction == null ? 'not measured' : verdict(fraction >= LINEAR_SGEMM_FRACTION),
+      note: fraction == null ? (linear.status === 'ok' ? 'sgemm rate unknown' : linear.reason) : formatPercent(fraction),
+    });
+  }
   return checks;
 }
 
 /** The checks as a markdown table. */
 export function targetsMarkdown(checks) {
-  if (checks.length === 0) return '_No local or LSH runs of this package: no targets to check._\n';
+  if (checks.length === 0) return '_No local, LSH, linear or model runs of this package: no targets to check._\n';
   const lines = ['| configuration | target | status | measured |', '| --- | --- | --- | --- |'];
   for (const c of checks) lines.push(`| ${c.config} | ${c.target} | **${c.status}** | ${c.note} |`);
   return lines.join('\n') + '\n';

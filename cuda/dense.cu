@@ -32,14 +32,16 @@ __global__ void denseKernel(DenseShape s, const typename Storage<T>::type* q, co
   const int tilesPerHead = int((int64_t(s.Lq) + kQueryTile - 1) / kQueryTile);
   const int64_t bh = blockIdx.x / tilesPerHead;
   const int i0 = int(blockIdx.x % tilesPerHead) * kQueryTile;
-  q += bh * s.Lq * D;
-  k += bh * s.Lk * D;
-  v += bh * s.Lk * D;
-  out += bh * s.Lq * D;
+  const HeadLayout ql = queryLayout(s), kl = keyLayout(s);
+  const int64_t ldq = ql.rowStride(), ldk = kl.rowStride();
+  q += ql.base(bh);
+  k += kl.base(bh);
+  v += kl.base(bh);
+  out += ql.base(bh);
 
   for (int idx = threadIdx.x; idx < kQueryTile * D; idx += blockDim.x) {
     const int r = idx / D, d = idx % D;
-    qs[r * ld + d] = i0 + r < s.Lq ? Storage<T>::load(q[int64_t(i0 + r) * D + d]) * s.scale : 0.0f;
+    qs[r * ld + d] = i0 + r < s.Lq ? Storage<T>::load(q[int64_t(i0 + r) * ldq + d]) * s.scale : 0.0f;
   }
   cuda::OnlineRow rows[kRowsPerWarp];
   const int lastQuery = min(i0 + kQueryTile, s.Lq) - 1;
@@ -49,8 +51,8 @@ __global__ void denseKernel(DenseShape s, const typename Storage<T>::type* q, co
     __syncthreads();
     for (int idx = threadIdx.x; idx < n * D; idx += blockDim.x) {
       const int r = idx / D, d = idx % D;
-      ks[r * ld + d] = Storage<T>::load(k[int64_t(j0 + r) * D + d]);
-      vs[r * ld + d] = Storage<T>::load(v[int64_t(j0 + r) * D + d]);
+      ks[r * ld + d] = Storage<T>::load(k[int64_t(j0 + r) * ldk + d]);
+      vs[r * ld + d] = Storage<T>::load(v[int64_t(j0 + r) * ldk + d]);
     }
     __syncthreads();
 #pragma unroll
@@ -75,7 +77,7 @@ __global__ void denseKernel(DenseShape s, const typename Storage<T>::type* q, co
 #pragma unroll
     for (int c = 0; c < cuda::kMaxDPerLane; ++c) {
       const int d = lane + kWarp * c;
-      if (d < D) out[int64_t(i) * D + d] = Storage<T>::store(rows[rr].acc[c] * inv);
+      if (d < D) out[int64_t(i) * ldq + d] = Storage<T>::store(rows[rr].acc[c] * inv);
     }
   }
 }

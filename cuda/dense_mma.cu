@@ -81,7 +81,7 @@ __device__ __forceinline__ void maskScores(float (&sc)[MTiles][NTiles][4], const
 
 // Grid: one block per (query block, batch x head), heaviest query blocks first: under a causal
 // mask the last blocks see the most keys, and starting them first evens out the tail.
-//   q, out [B, H, Lq, D]; k, v [B, H, Lk, D]; mBlocks = ceil(Lq / kBlockM).
+//   q, out [B, H, Lq, D]; k, v [B, H, Lk, D] (or [B, L, H * D]); mBlocks = ceil(Lq / kBlockM).
 template <DType T, int D>
 __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBlocks, const uint16_t* __restrict__ q,
                                                            const uint16_t* __restrict__ k,
@@ -98,10 +98,12 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
   const int heads = s.B * s.H;
   const int bh = int(blockIdx.x % unsigned(heads));
   const int i0 = (mBlocks - 1 - int(blockIdx.x / unsigned(heads))) * kBlockM;
-  q += (int64_t(bh) * s.Lq + i0) * D;
-  out += (int64_t(bh) * s.Lq + i0) * D;
-  k += int64_t(bh) * s.Lk * D;
-  v += int64_t(bh) * s.Lk * D;
+  const HeadLayout ql = queryLayout(s), kl = keyLayout(s);
+  const int64_t ldq = ql.rowStride(), ldk = kl.rowStride();
+  q += ql.row(bh, i0);
+  out += ql.row(bh, i0);
+  k += kl.base(bh);
+  v += kl.base(bh);
   const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
   const int warpRow0 = warp * 16 * kMTiles;
   const int validRows = min(kBlockM, s.Lq - i0);
@@ -111,10 +113,10 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
 
   auto loadKeyValues = [&](int tile) {
     const int j0 = tile * kBlockN, stage = tile & 1;
-    loadTileAsync<D, kBlockN, kThreads>(ks + stage * L::kStage, k + int64_t(j0) * D, s.Lk - j0);
-    loadTileAsync<D, kBlockN, kThreads>(vs + stage * L::kStage, v + int64_t(j0) * D, s.Lk - j0);
+    loadTileAsync<D, kBlockN, kThreads>(ks + stage * L::kStage, k + j0 * ldk, ldk, s.Lk - j0);
+    loadTileAsync<D, kBlockN, kThreads>(vs + stage * L::kStage, v + j0 * ldk, ldk, s.Lk - j0);
   };
-  loadTileAsync<D, kBlockM, kThreads>(qs, q, validRows);
+  loadTileAsync<D, kBlockM, kThreads>(qs, q, ldq, validRows);
   copyAsyncCommit();
   loadKeyValues(0);
   copyAsyncCommit();
@@ -168,7 +170,7 @@ __global__ void __launch_bounds__(kThreads) denseMmaKernel(DenseShape s, int mBl
 #pragma unroll
     for (int h = 0; h < 2; ++h) rowScale[m][h] = softmax.inverseSum(m, h);
   storeRows<T, D>(qs, o, rowScale, warpRow0, lane,
-                  [&](int r) { return r < validRows ? out + int64_t(r) * D : nullptr; });
+                  [&](int r) { return r < validRows ? out + r * ldq : nullptr; });
 #endif
 }
 

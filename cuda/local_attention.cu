@@ -78,13 +78,13 @@ struct Projections {
   const E *q, *k, *v, *qGlobal, *kGlobal, *vGlobal;
 };
 
-// Rows [0, n) of src (with row index rowOf(r)) into shared memory as float, `ld` apart.
+// Rows rowOf(0..n) of src (row i at src + i * srcLd) into shared memory as float, `ld` apart.
 template <DType T, typename RowOf>
-__device__ void loadRows(float* dst, int ld, const typename Storage<T>::type* src, int n, int D, float scale,
-                         RowOf rowOf) {
+__device__ void loadRows(float* dst, int ld, const typename Storage<T>::type* src, int64_t srcLd, int n, int D,
+                         float scale, RowOf rowOf) {
   for (int idx = threadIdx.x; idx < n * D; idx += blockDim.x) {
     const int r = idx / D, d = idx % D;
-    dst[r * ld + d] = Storage<T>::load(src[int64_t(rowOf(r)) * D + d]) * scale;
+    dst[r * ld + d] = Storage<T>::load(src[rowOf(r) * srcLd + d]) * scale;
   }
 }
 
@@ -108,7 +108,8 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
   const int64_t bh = blockIdx.x / tilesPerHead;
   const int b = int(bh / s.H);
   const int i0 = int(blockIdx.x % tilesPerHead) * kQueryTile, i1 = min(i0 + kQueryTile, s.L);
-  const int64_t head = bh * s.L * D;
+  const HeadLayout layout = headLayout(s);
+  const int64_t head = layout.base(bh), rowStride = layout.rowStride();
   const int32_t* maskRow = mask ? mask + int64_t(b) * s.L : nullptr;
   const int32_t* globals = mask ? lists.tokens + int64_t(b) * s.L : nullptr;
   // A tile of global and padding queries only has nothing to attend: it just writes zeros.
@@ -116,15 +117,15 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
   const bool anyLocal = __syncthreads_or(i0 + row < i1 && roleOf(maskRow, i0 + row) == TokenRole::Local);
   const int nGlobal = mask && anyLocal ? lists.counts[b] : 0;
 
-  loadRows<T>(qs, ld, in.q + head, i1 - i0, D, s.scale, [i0](int r) { return i0 + r; });
+  loadRows<T>(qs, ld, in.q + head, rowStride, i1 - i0, D, s.scale, [i0](int r) { return i0 + r; });
   cuda::OnlineRow rows[kRowsPerWarp];
 
   // Global columns: the local k/v of the row's global tokens, visible to every local query.
   for (int g0 = 0; g0 < nGlobal; g0 += kKeyTile) {
     const int n = min(kKeyTile, nGlobal - g0);
     __syncthreads();
-    loadRows<T>(ks, ld, in.k + head, n, D, 1.0f, [globals, g0](int r) { return globals[g0 + r]; });
-    loadRows<T>(vs, ld, in.v + head, n, D, 1.0f, [globals, g0](int r) { return globals[g0 + r]; });
+    loadRows<T>(ks, ld, in.k + head, rowStride, n, D, 1.0f, [globals, g0](int r) { return globals[g0 + r]; });
+    loadRows<T>(vs, ld, in.v + head, rowStride, n, D, 1.0f, [globals, g0](int r) { return globals[g0 + r]; });
     __syncthreads();
 #pragma unroll
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
@@ -140,8 +141,8 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
   for (int j0 = band.begin; j0 < band.end; j0 += kKeyTile) {
     const int n = min(kKeyTile, band.end - j0);
     __syncthreads();
-    loadRows<T>(ks, ld, in.k + head, n, D, 1.0f, [j0](int r) { return j0 + r; });
-    loadRows<T>(vs, ld, in.v + head, n, D, 1.0f, [j0](int r) { return j0 + r; });
+    loadRows<T>(ks, ld, in.k + head, rowStride, n, D, 1.0f, [j0](int r) { return j0 + r; });
+    loadRows<T>(vs, ld, in.v + head, rowStride, n, D, 1.0f, [j0](int r) { return j0 + r; });
     __syncthreads();
     const int j = j0 + lane;
     const int32_t keyMask = maskRow && lane < n ? maskRow[j] : 0;
@@ -167,7 +168,7 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
 #pragma unroll
     for (int c = 0; c < kMaxDPerLane; ++c) {
       const int d = lane + kWarp * c;
-      if (d < D) out[head + int64_t(i) * D + d] = Storage<T>::store(rows[rr].acc[c] * inv);
+      if (d < D) out[head + i * rowStride + d] = Storage<T>::store(rows[rr].acc[c] * inv);
     }
   }
 }
@@ -184,9 +185,10 @@ struct WarpRow {
   float sum = 0.0f;
   float acc[kMaxDPerLane] = {};
 
+  // values: the rows of the tile's keys, `ld` elements apart.
   template <DType T>
   __device__ __forceinline__ void addTile(float score, bool present, int nKeys,
-                                          const typename Storage<T>::type* values, int D) {
+                                          const typename Storage<T>::type* values, int64_t ld, int D) {
     const unsigned presentKeys = __ballot_sync(0xffffffffu, present);
     if (presentKeys == 0) return;  // every key of the tile is padding
     const float newMax = fmaxf(max, cuda::warpMax(present ? score : -INFINITY));
@@ -202,7 +204,7 @@ struct WarpRow {
 #pragma unroll
       for (int c = 0; c < kMaxDPerLane; ++c) {
         const int d = threadIdx.x % kWarp + kWarp * c;
-        if (d < D) acc[c] += pj * Storage<T>::load(values[int64_t(j) * D + d]);
+        if (d < D) acc[c] += pj * Storage<T>::load(values[j * ld + d]);
       }
     }
   }
@@ -233,7 +235,8 @@ __global__ void __launch_bounds__(kGlobalWarps * kWarp)
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int64_t bh = blockIdx.x / blocksPerHead;
   const int b = int(bh / s.H);
-  const int64_t head = bh * s.L * D;
+  const HeadLayout layout = headLayout(s);
+  const int64_t head = layout.base(bh), rowStride = layout.rowStride();
   const int32_t* maskRow = mask + int64_t(b) * s.L;
   const int32_t* globals = lists.tokens + int64_t(b) * s.L;
   const int nGlobal = lists.counts[b];
@@ -242,7 +245,7 @@ __global__ void __launch_bounds__(kGlobalWarps * kWarp)
     const int g = globals[gi];
     __syncthreads();
     for (int d = threadIdx.x; d < D; d += blockDim.x)
-      query[d] = Storage<T>::load(in.qGlobal[head + int64_t(g) * D + d]) * s.scale;
+      query[d] = Storage<T>::load(in.qGlobal[head + g * rowStride + d]) * s.scale;
     __syncthreads();
     // Each warp takes every kGlobalWarps-th tile of 32 keys; padding keys have no score.
     WarpRow row;
@@ -252,10 +255,10 @@ __global__ void __launch_bounds__(kGlobalWarps * kWarp)
       bool present = false;
       for (int j = 0; j < n; ++j) {
         if (tokenRole(maskRow[j0 + j]) == TokenRole::Padding) continue;  // warp-uniform
-        const float dot = warpDot<T>(query, in.kGlobal + head + int64_t(j0 + j) * D, D);
+        const float dot = warpDot<T>(query, in.kGlobal + head + (j0 + j) * rowStride, D);
         if (lane == j) score = dot, present = true;
       }
-      row.addTile<T>(score, present, n, in.vGlobal + head + int64_t(j0) * D, D);
+      row.addTile<T>(score, present, n, in.vGlobal + head + j0 * rowStride, rowStride, D);
     }
     float* mine = partials + warp * stride;
     if (lane == 0) {
@@ -276,7 +279,7 @@ __global__ void __launch_bounds__(kGlobalWarps * kWarp)
       float value = 0.0f;
       for (int w = 0; w < kGlobalWarps; ++w)
         value += partials[w * stride + 2 + d] * expf(partials[w * stride] - merged);
-      out[head + int64_t(g) * D + d] = Storage<T>::store(value / total);
+      out[head + g * rowStride + d] = Storage<T>::store(value / total);
     }
   }
 }

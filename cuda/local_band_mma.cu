@@ -73,18 +73,18 @@ struct KeyTiles {
   int count;
 };
 
-// Copies rows rowIndex[0..validRows) of a row-major [*, W] global array into a padded shared
-// tile with all threads of the block; rows >= validRows are zero-filled.
+// Copies rows rowIndex[0..validRows) of a global array of W-element rows, `ld` elements apart,
+// into a padded shared tile with all threads of the block; rows >= validRows are zero-filled.
 template <int W, int Rows, int Threads>
-__device__ __forceinline__ void gatherTileAsync(uint16_t* smem, const uint16_t* gmem, const int32_t* rowIndex,
-                                                int validRows) {
+__device__ __forceinline__ void gatherTileAsync(uint16_t* smem, const uint16_t* gmem, int64_t ld,
+                                                const int32_t* rowIndex, int validRows) {
   using Tile = PaddedTile<W>;
   static_assert(Rows * Tile::kChunks % Threads == 0, "every thread copies the same number of chunks");
 #pragma unroll
   for (int i = 0; i < Rows * Tile::kChunks / Threads; ++i) {
     const int idx = i * Threads + int(threadIdx.x), r = idx / Tile::kChunks, c = idx % Tile::kChunks;
     const bool valid = r < validRows;
-    copyAsync16(smem + Tile::offset(r, c), gmem + (valid ? int64_t(rowIndex[r]) * W + c * kChunk : 0), valid);
+    copyAsync16(smem + Tile::offset(r, c), gmem + (valid ? rowIndex[r] * ld + c * kChunk : 0), valid);
   }
 }
 
@@ -119,7 +119,7 @@ __device__ __forceinline__ void maskRemoved(float (&sc)[MTiles][NTiles][4], cons
 }
 
 // Grid: one block per (query tile, batch x head).
-//   q, k, v, out [B, H, L, D]; mask [B, L] or null; globalTokens [B, L]; globalCounts [B].
+//   q, k, v, out [B, H, L, D] (or [B, L, H * D]); mask [B, L] or null; globalTokens [B, L]; globalCounts [B].
 template <DType T, int D>
 __global__ void __launch_bounds__(kThreads)
     localBandMmaKernel(LocalShape s, int mBlocks, BandPointers p, const int32_t* __restrict__ mask,
@@ -138,8 +138,9 @@ __global__ void __launch_bounds__(kThreads)
   const int b = bh / s.H;
   const int i0 = int(blockIdx.x % unsigned(mBlocks)) * kBlockM;
   const int validRows = min(kBlockM, s.L - i0);
-  const int64_t head = int64_t(bh) * s.L * D;
-  const uint16_t* q = p.q + head + int64_t(i0) * D;
+  const HeadLayout layout = headLayout(s);
+  const int64_t head = layout.base(bh), ld = layout.rowStride();
+  const uint16_t* q = p.q + head + i0 * ld;
   const uint16_t* k = p.k + head;
   const uint16_t* v = p.v + head;
   const int32_t* maskRow = mask ? mask + int64_t(b) * s.L : nullptr;
@@ -169,18 +170,18 @@ __global__ void __launch_bounds__(kThreads)
     uint16_t* kst = ks + stage * Lay::kStage;
     uint16_t* vst = vs + stage * Lay::kStage;
     if (tile < tiles.globalTiles) {
-      gatherTileAsync<D, kBlockN, kThreads>(kst, k, globals + j0, tiles.nGlobal - j0);
-      gatherTileAsync<D, kBlockN, kThreads>(vst, v, globals + j0, tiles.nGlobal - j0);
+      gatherTileAsync<D, kBlockN, kThreads>(kst, k, ld, globals + j0, tiles.nGlobal - j0);
+      gatherTileAsync<D, kBlockN, kThreads>(vst, v, ld, globals + j0, tiles.nGlobal - j0);
       if (row < kBlockN) removed[stage * kBlockN + row] = j0 + row >= tiles.nGlobal;
     } else {
-      loadTileAsync<D, kBlockN, kThreads>(kst, k + int64_t(j0) * D, tiles.band.end - j0);
-      loadTileAsync<D, kBlockN, kThreads>(vst, v + int64_t(j0) * D, tiles.band.end - j0);
+      loadTileAsync<D, kBlockN, kThreads>(kst, k + j0 * ld, ld, tiles.band.end - j0);
+      loadTileAsync<D, kBlockN, kThreads>(vst, v + j0 * ld, ld, tiles.band.end - j0);
       if (row < kBlockN)
         removed[stage * kBlockN + row] = j0 + row < tiles.band.end && maskRow && removedFromWindow(maskRow[j0 + row]);
     }
   };
 
-  loadTileAsync<D, kBlockM, kThreads>(qs, q, validRows);
+  loadTileAsync<D, kBlockM, kThreads>(qs, q, ld, validRows);
   copyAsyncCommit();
   if (tiles.count > 0) loadKeyValues(0);
   copyAsyncCommit();
@@ -283,16 +284,16 @@ __global__ void __launch_bounds__(kThreads)
       const float inverse = softmax.inverseSum(m, h);
       rowScale[m][h] = local ? inverse : 0.0f;
     }
-  uint16_t* out = p.out + head + int64_t(i0) * D;
+  uint16_t* out = p.out + head + i0 * ld;
   storeRows<T, D>(qs, o, rowScale, warpRow0, lane, [&](int r) {
-    return r < validRows && roleOfRow(r) == TokenRole::Local ? out + int64_t(r) * D : nullptr;
+    return r < validRows && roleOfRow(r) == TokenRole::Local ? out + r * ld : nullptr;
   });
   // Padding rows are zero, not 0 times what they accumulated (NaN when their own query is).
   if (maskRow) {
     constexpr int kChunks = D / kChunk;
     for (int idx = int(threadIdx.x); idx < validRows * kChunks; idx += kThreads)
       if (roleOfRow(idx / kChunks) == TokenRole::Padding)
-        *reinterpret_cast<uint4*>(out + int64_t(idx / kChunks) * D + idx % kChunks * kChunk) = make_uint4(0, 0, 0, 0);
+        *reinterpret_cast<uint4*>(out + (idx / kChunks) * ld + idx % kChunks * kChunk) = make_uint4(0, 0, 0, 0);
   }
 #endif
 }

@@ -8,6 +8,9 @@
 // sorted sequence nor a score matrix is ever stored in global memory; results are written to
 // the tokens' original positions. In float16 / bfloat16 at D = 64 and 128 the chunks run on
 // tensor cores instead (cuda/lsh_chunk_mma.cu), with keys normalised into the input dtype.
+//
+// Reformer's local attention runs the same chunk stage over the identity order: separate
+// queries and keys (divided by sqrt(D) instead of normalised), no hashing, no self mask.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include "cuda/warp_softmax.cuh"
 #include "kernels/half.h"
 #include "kernels/lsh.h"
+#include "kernels/reformer_local.h"
 
 namespace sa {
 
@@ -33,6 +37,7 @@ constexpr int kKeyTile = kWarp;
 constexpr int kRowWarpsPerBlock = 8;  // element-wise kernels: one warp per row
 
 struct ChunkParams {
+  HeadLayout layout;  // of the queries, v and out
   int H, L, Lp, D;
   ChunkGeometry geometry;
   bool causal;
@@ -40,12 +45,14 @@ struct ChunkParams {
   int rounds;  // 1: results go to out; else to the per-round buffers
 };
 
-// keys [heads, Lp, D] float32: n(qk[t]) for t < L, zero rows for the padding positions.
+// keys [heads, Lp, D] float32: n(x[t]) (or x[t] / sqrt(D) when !normalize) for t < L, zero
+// rows for the padding positions; x's rows follow `layout`.
 template <DType T>
-__global__ void normalizeKeysKernel(int64_t heads, int L, int Lp, int D, const typename Storage<T>::type* qk,
-                                    float* keys) {
+__global__ void normalizeKeysKernel(int64_t heads, HeadLayout layout, int Lp, bool normalize,
+                                    const typename Storage<T>::type* source, float* keys) {
   const int64_t row = int64_t(blockIdx.x) * kRowWarpsPerBlock + threadIdx.x / kWarp;
   const int lane = threadIdx.x % kWarp;
+  const int L = layout.L, D = layout.D;
   if (row >= heads * Lp) return;
   const int64_t bh = row / Lp;
   const int t = int(row % Lp);
@@ -54,13 +61,14 @@ __global__ void normalizeKeysKernel(int64_t heads, int L, int Lp, int D, const t
     for (int d = lane; d < D; d += kWarp) key[d] = 0.0f;
     return;
   }
-  const typename Storage<T>::type* x = qk + (bh * L + t) * D;
+  const typename Storage<T>::type* x = source + layout.row(bh, t);
   float sumSquares = 0.0f;
   for (int d = lane; d < D; d += kWarp) {
     const float value = Storage<T>::load(x[d]);
     sumSquares += value * value;
   }
-  const float scale = lsh::keyNormScale(cuda::warpSum(sumSquares), D);
+  const float total = cuda::warpSum(sumSquares);
+  const float scale = normalize ? lsh::keyNormScale(total, D) : lsh::kUnnormalizedKey;
   const float sqrtD = sqrtf(float(D));
   for (int d = lane; d < D; d += kWarp) key[d] = lsh::normalizedKeyComponent(Storage<T>::load(x[d]), scale, sqrtD);
 }
@@ -95,7 +103,7 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
   __syncthreads();
   for (int idx = threadIdx.x; idx < rows * D; idx += blockDim.x) {
     const int r = idx / D, d = idx % D, pos = queryTokens[r].pos;
-    qs[r * ld + d] = pos < p.L ? Storage<T>::load(qk[(bh * p.L + pos) * D + d]) : 0.0f;
+    qs[r * ld + d] = pos < p.L ? Storage<T>::load(qk[p.layout.row(bh, pos) + d]) : 0.0f;
   }
 
   cuda::OnlineRow acc[kRowsPerWarp];
@@ -112,7 +120,7 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
     for (int idx = threadIdx.x; idx < n * D; idx += blockDim.x) {
       const int r = idx / D, d = idx % D, pos = keyPos[r];
       ks[r * ld + d] = keys[(bh * p.Lp + pos) * D + d];
-      vs[r * ld + d] = pos < p.L ? Storage<T>::load(v[(bh * p.L + pos) * D + d]) : 0.0f;
+      vs[r * ld + d] = pos < p.L ? Storage<T>::load(v[p.layout.row(bh, pos) + d]) : 0.0f;
     }
     __syncthreads();
 #pragma unroll
@@ -145,7 +153,7 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
       if (d >= D) break;
       const float value = acc[rr].acc[c] * scale;
       if (p.rounds == 1) {
-        out[(bh * p.L + token.pos) * D + d] = Storage<T>::store(value);
+        out[p.layout.row(bh, token.pos) + d] = Storage<T>::store(value);
       } else {
         roundOut[roundRow * D + d] = value;
       }
@@ -156,10 +164,11 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
 
 // out[t] = Σ_r w_r · roundOut[r, t] with the weights of SEMANTICS 1.8; one warp per token.
 template <DType T>
-__global__ void combineRoundsKernel(int64_t heads, int L, int D, int rounds, const float* roundOut,
+__global__ void combineRoundsKernel(int64_t heads, HeadLayout layout, int rounds, const float* roundOut,
                                     const float* roundLse, typename Storage<T>::type* out) {
   const int64_t row = int64_t(blockIdx.x) * kRowWarpsPerBlock + threadIdx.x / kWarp;
   const int lane = threadIdx.x % kWarp;
+  const int L = layout.L, D = layout.D;
   if (row >= heads * L) return;
   const int64_t bh = row / L;
   const int t = int(row % L);
@@ -169,7 +178,7 @@ __global__ void combineRoundsKernel(int64_t heads, int L, int D, int rounds, con
     float sum = 0.0f;
     for (int r = 0; r < rounds; ++r)
       sum = fmaf(lsh::roundWeight(lse[int64_t(r) * L], total), roundOut[((bh * rounds + r) * L + t) * D + d], sum);
-    out[row * D + d] = Storage<T>::store(sum);
+    out[layout.row(bh, t) + d] = Storage<T>::store(sum);
   }
 }
 
@@ -197,58 +206,96 @@ const int32_t* hashAndSort(cudaStream_t stream, int device, const LshAttentionSh
   int32_t* buckets = static_cast<int32_t*>(scratch.back().get());
   scratch.push_back(cuda::allocate(device, size_t(heads * n) * sizeof(int32_t)));
   int32_t* sorted = static_cast<int32_t*>(scratch.back().get());
-  lshHashCuda(stream, device, LshHashShape{s.B, s.H, s.L, Lp, s.D, s.nHashes, s.factors}, dtype, rotationsDtype, qk,
-              rotations, paddingMask, buckets, scratch);
+  lshHashCuda(stream, device, LshHashShape{s.B, s.H, s.L, Lp, s.D, s.nHashes, s.factors, s.tokenMajor}, dtype,
+              rotationsDtype, qk, rotations, paddingMask, buckets, scratch);
   const int64_t maxBucket = int64_t(s.nHashes) * (lsh::bucketCount(s.factors) + 1) - 1;
   sortByBucketCuda(stream, device, int(heads), int(n), bucketKeyBits(maxBucket), buckets, sorted, nullptr, scratch);
   return sorted;
+}
+
+// The chunk stage shared by LSH attention and Reformer's local attention.
+struct ChunkJob {
+  int64_t heads;
+  HeadLayout layout;   // of queries, keySource, v and out
+  int Lp;
+  ChunkGeometry geometry;
+  bool causal;
+  bool selfMask;       // LSH's; Reformer's local attention has none
+  bool normalizeKeys;  // LSH's n(x); else x / sqrt(D)
+  int rounds;
+  const void *queries, *keySource, *v;
+  const int32_t* sorted;  // null: the identity order
+  const int32_t* paddingMask;
+  void* out;
+};
+
+lsh::MaskValues chunkMaskValues(bool halfPrecision, bool selfMask) {
+  return selfMask ? lsh::maskValues(halfPrecision) : lsh::localMaskValues(halfPrecision);
+}
+
+// Keys, chunked attention (on tensor cores where they apply) and the combination of rounds.
+template <DType T>
+void runChunks(cudaStream_t stream, int device, const ChunkJob& j, CudaScratch& scratch) {
+  using E = typename Storage<T>::type;
+  const int L = j.layout.L, D = j.layout.D;
+  float* roundOut = j.rounds > 1 ? scratchFloats(device, j.heads * j.rounds * L * D, scratch) : nullptr;
+  float* roundLse = j.rounds > 1 ? scratchFloats(device, j.heads * j.rounds * L, scratch) : nullptr;
+  if (lshChunkMmaSupports(T, D, j.queries, j.v, j.out)) {  // half precision at D = 64, 128: tensor cores
+    scratch.push_back(cuda::allocate(device, size_t(j.heads * j.Lp * D) * sizeof(E)));
+    void* keys = scratch.back().get();
+    lshNormalizeKeysMma(stream, T, j.heads, j.layout, j.Lp, j.normalizeKeys, j.keySource, keys);
+    lshChunkMma(stream, T,
+                LshChunkMmaArgs{j.heads, j.layout.H, L, j.Lp, D, j.layout, j.geometry, j.causal,
+                                chunkMaskValues(true, j.selfMask), j.rounds, j.queries, keys, j.v, j.sorted,
+                                j.paddingMask, j.out, roundOut, roundLse});
+  } else {
+    float* keys = scratchFloats(device, j.heads * j.Lp * D, scratch);
+    cuda::launchKernel<normalizeKeysKernel<T>>(rowWarpBlocks(j.heads * j.Lp), kRowWarpsPerBlock * kWarp, 0, stream,
+        j.heads, j.layout, j.Lp, j.normalizeKeys, static_cast<const E*>(j.keySource), keys);
+    SA_CUDA_CHECK_LAUNCH("chunked attention");
+    const ChunkParams params{j.layout, j.layout.H, L, j.Lp, D, j.geometry, j.causal,
+                             chunkMaskValues(T != DType::Float32, j.selfMask), j.rounds};
+    const size_t shared = size_t(kQueryTile + 2 * kKeyTile) * (D + 1) * sizeof(float) + 2 * kKeyTile * sizeof(int);
+    SA_CUDA_TRY(cudaFuncSetAttribute(chunkKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
+                "chunked attention");
+    const int64_t blocks = j.heads * j.geometry.nChunks * ((j.geometry.chunkLength + kQueryTile - 1) / kQueryTile);
+    cuda::launchKernel<chunkKernel<T>>(unsigned(blocks), kWarps * kWarp, shared, stream,
+        params, static_cast<const E*>(j.queries), keys, static_cast<const E*>(j.v), j.sorted, j.paddingMask,
+        static_cast<E*>(j.out), roundOut, roundLse);
+    SA_CUDA_CHECK_LAUNCH("chunked attention");
+  }
+  if (j.rounds == 1) return;
+  cuda::launchKernel<combineRoundsKernel<T>>(rowWarpBlocks(j.heads * L), kRowWarpsPerBlock * kWarp, 0, stream,
+      j.heads, j.layout, j.rounds, roundOut, roundLse, static_cast<E*>(j.out));
+  SA_CUDA_CHECK_LAUNCH("chunked attention");
 }
 
 template <DType T>
 void runAttention(cudaStream_t stream, int device, const LshAttentionShape& s, DType rotationsDtype, const void* qkData,
                   const void* vData, const void* rotations, const int32_t* paddingMask, void* outData,
                   CudaScratch& scratch) {
-  using E = typename Storage<T>::type;
-  const E* qk = static_cast<const E*>(qkData);
-  const int64_t heads = int64_t(s.B) * s.H;
   const bool standard = s.L <= s.chunkLength;
   const int Lp = lshPaddedLength(s.L, s.chunkLength);
-  const int rounds = standard ? 1 : s.nHashes;
   const ChunkGeometry geometry = standard ? ChunkGeometry{s.L, 0, 0, 1}
                                           : ChunkGeometry{s.chunkLength, s.chunksBefore, s.chunksAfter,
                                                           s.nHashes * Lp / s.chunkLength};
   const int32_t* sorted =
       standard ? nullptr
                : hashAndSort(stream, device, s, Lp, T, rotationsDtype, qkData, rotations, paddingMask, scratch);
+  runChunks<T>(stream, device,
+               ChunkJob{int64_t(s.B) * s.H, headLayout(s), Lp, geometry, s.causal, true, true, standard ? 1 : s.nHashes,
+                        qkData, qkData, vData, sorted, paddingMask, outData},
+               scratch);
+}
 
-  float* roundOut = rounds > 1 ? scratchFloats(device, heads * rounds * s.L * s.D, scratch) : nullptr;
-  float* roundLse = rounds > 1 ? scratchFloats(device, heads * rounds * s.L, scratch) : nullptr;
-  if (lshChunkMmaSupports(T, s.D, qkData, vData, outData)) {  // half precision at D = 64, 128: tensor cores
-    scratch.push_back(cuda::allocate(device, size_t(heads * Lp * s.D) * sizeof(E)));
-    void* keys = scratch.back().get();
-    lshNormalizeKeysMma(stream, T, heads, s.L, Lp, s.D, qkData, keys);
-    lshChunkMma(stream, T,
-                LshChunkMmaArgs{heads, s.H, s.L, Lp, s.D, geometry, s.causal, lsh::maskValues(true), rounds, qkData,
-                                keys, vData, sorted, paddingMask, outData, roundOut, roundLse});
-  } else {
-    float* keys = scratchFloats(device, heads * Lp * s.D, scratch);
-    cuda::launchKernel<normalizeKeysKernel<T>>(rowWarpBlocks(heads * Lp), kRowWarpsPerBlock * kWarp, 0, stream,
-        heads, s.L, Lp, s.D, qk, keys);
-    SA_CUDA_CHECK_LAUNCH("lshAttention");
-    const ChunkParams params{s.H, s.L, Lp, s.D, geometry, s.causal, lsh::maskValues(T != DType::Float32), rounds};
-    const size_t shared = size_t(kQueryTile + 2 * kKeyTile) * (s.D + 1) * sizeof(float) + 2 * kKeyTile * sizeof(int);
-    SA_CUDA_TRY(cudaFuncSetAttribute(chunkKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
-                "lshAttention");
-    const int64_t blocks = heads * geometry.nChunks * ((geometry.chunkLength + kQueryTile - 1) / kQueryTile);
-    cuda::launchKernel<chunkKernel<T>>(unsigned(blocks), kWarps * kWarp, shared, stream,
-        params, qk, keys, static_cast<const E*>(vData), sorted, paddingMask, static_cast<E*>(outData), roundOut,
-        roundLse);
-    SA_CUDA_CHECK_LAUNCH("lshAttention");
-  }
-  if (rounds == 1) return;
-  cuda::launchKernel<combineRoundsKernel<T>>(rowWarpBlocks(heads * s.L), kRowWarpsPerBlock * kWarp, 0, stream,
-      heads, s.L, s.D, rounds, roundOut, roundLse, static_cast<E*>(outData));
-  SA_CUDA_CHECK_LAUNCH("lshAttention");
+template <DType T>
+void runLocal(cudaStream_t stream, int device, const ReformerLocalShape& s, const void* q, const void* k,
+              const void* v, const int32_t* paddingMask, void* out, CudaScratch& scratch) {
+  const ChunkGeometry geometry = reformerLocalGeometry(s);
+  runChunks<T>(stream, device,
+               ChunkJob{int64_t(s.B) * s.H, headLayout(s), geometry.nChunks * geometry.chunkLength, geometry, s.causal,
+                        false, false, 1, q, k, v, nullptr, paddingMask, out},
+               scratch);
 }
 
 }  // namespace
@@ -268,6 +315,21 @@ void lshAttentionCuda(cuda::Stream stream, int device, const LshAttentionShape& 
     case DType::BFloat16:
       return runAttention<DType::BFloat16>(st, device, s, rotationsDtype, qk, v, rotations, paddingMask, out, scratch);
     default: throw KernelError(ErrorCode::InvalidArgument, "lshAttention: unsupported dtype");
+  }
+}
+
+void reformerLocalAttentionCuda(cuda::Stream stream, int device, const ReformerLocalShape& s, DType dtype,
+                                const void* q, const void* k, const void* v, const int32_t* paddingMask, void* out,
+                                CudaScratch& scratch) {
+  if (s.D > cuda::kMaxHeadDim)
+    throw KernelError(ErrorCode::InvalidArgument, "reformerLocalAttention on CUDA supports head dimensions up to 256");
+  if (int64_t(s.B) * s.H * s.L * s.D == 0) return;
+  auto st = static_cast<cudaStream_t>(stream);
+  switch (dtype) {
+    case DType::Float32: return runLocal<DType::Float32>(st, device, s, q, k, v, paddingMask, out, scratch);
+    case DType::Float16: return runLocal<DType::Float16>(st, device, s, q, k, v, paddingMask, out, scratch);
+    case DType::BFloat16: return runLocal<DType::BFloat16>(st, device, s, q, k, v, paddingMask, out, scratch);
+    default: throw KernelError(ErrorCode::InvalidArgument, "reformerLocalAttention: unsupported dtype");
   }
 }
 

@@ -44,9 +44,11 @@ struct ChunkLayout {
 };
 
 template <DType T>
-__global__ void normalizeKeysInDtypeKernel(int64_t heads, int L, int Lp, int D, const uint16_t* qk, uint16_t* keys) {
+__global__ void normalizeKeysInDtypeKernel(int64_t heads, HeadLayout layout, int Lp, bool normalize,
+                                           const uint16_t* source, uint16_t* keys) {
   const int64_t row = int64_t(blockIdx.x) * kNormWarps + threadIdx.x / 32;
   const int lane = int(threadIdx.x) % 32;
+  const int L = layout.L, D = layout.D;
   if (row >= heads * Lp) return;
   const int t = int(row % Lp);
   uint16_t* key = keys + row * D;
@@ -54,29 +56,29 @@ __global__ void normalizeKeysInDtypeKernel(int64_t heads, int L, int Lp, int D, 
     for (int d = lane; d < D; d += 32) key[d] = 0;
     return;
   }
-  const uint16_t* x = qk + (row / Lp * L + t) * D;
+  const uint16_t* x = source + layout.row(row / Lp, t);
   float sumSquares = 0.0f;
   for (int d = lane; d < D; d += 32) {
     const float value = Storage<T>::load(x[d]);
     sumSquares += value * value;
   }
   for (int o = 16; o > 0; o >>= 1) sumSquares += __shfl_xor_sync(0xffffffffu, sumSquares, o);
-  const float scale = lsh::keyNormScale(sumSquares, D), sqrtD = sqrtf(float(D));
+  const float scale = normalize ? lsh::keyNormScale(sumSquares, D) : lsh::kUnnormalizedKey, sqrtD = sqrtf(float(D));
   for (int d = lane; d < D; d += 32)
     key[d] = Storage<T>::store(lsh::normalizedKeyComponent(Storage<T>::load(x[d]), scale, sqrtD));
 }
 
-// Copies the rows rowOf(r) (-1: a zero row) of a row-major [*, D] array into a padded shared
-// tile of Rows rows with all threads of the block.
+// Copies the rows rowOf(r) (-1: a zero row) of an array of D-element rows, `ld` elements apart,
+// into a padded shared tile of Rows rows with all threads of the block.
 template <int D, int Rows, class RowOf>
-__device__ __forceinline__ void gatherRowsAsync(uint16_t* smem, const uint16_t* gmem, RowOf rowOf) {
+__device__ __forceinline__ void gatherRowsAsync(uint16_t* smem, const uint16_t* gmem, int64_t ld, RowOf rowOf) {
   using Tile = PaddedTile<D>;
   static_assert(Rows * Tile::kChunks % kThreads == 0, "every thread copies the same number of chunks");
 #pragma unroll
   for (int i = 0; i < Rows * Tile::kChunks / kThreads; ++i) {
     const int idx = i * kThreads + int(threadIdx.x), r = idx / Tile::kChunks, c = idx % Tile::kChunks;
     const int row = rowOf(r);
-    copyAsync16(smem + Tile::offset(r, c), gmem + (row >= 0 ? int64_t(row) * D + c * kChunk : 0), row >= 0);
+    copyAsync16(smem + Tile::offset(r, c), gmem + (row >= 0 ? row * ld + c * kChunk : 0), row >= 0);
   }
 }
 
@@ -123,9 +125,10 @@ __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a,
   const int firstSlot = chunk * g.chunkLength + tile * kBlockM;
   const int32_t* sortedRow = a.sorted ? a.sorted + bh * g.nChunks * g.chunkLength : nullptr;
   const int32_t* maskRow = a.paddingMask ? a.paddingMask + (bh / a.H) * a.L : nullptr;
-  const uint16_t* qk = p.qk + bh * a.L * D;
+  const int64_t ld = a.layout.rowStride();
+  const uint16_t* qk = p.qk + a.layout.base(bh);
   const uint16_t* keys = p.keys + bh * a.Lp * D;
-  const uint16_t* v = p.v + bh * a.L * D;
+  const uint16_t* v = p.v + a.layout.base(bh);
   const int64_t K = lsh::keysPerQuery(g);  // within int32; tile starts may step past it
   const int nTiles = int((K + kBlockN - 1) / kBlockN);
   const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
@@ -137,8 +140,8 @@ __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a,
     const int stage = t & 1;
     const int64_t j0 = int64_t(t) * kBlockN;
     auto keyPos = [&](int r) { return j0 + r < K ? tokenOf(lsh::keySlot(g, chunk, j0 + r)).pos : -1; };
-    gatherRowsAsync<D, kBlockN>(ks + stage * Lay::kStage, keys, keyPos);
-    gatherRowsAsync<D, kBlockN>(vs + stage * Lay::kStage, v, [&](int r) {
+    gatherRowsAsync<D, kBlockN>(ks + stage * Lay::kStage, keys, D, keyPos);
+    gatherRowsAsync<D, kBlockN>(vs + stage * Lay::kStage, v, ld, [&](int r) {
       const int pos = keyPos(r);
       return pos < a.L ? pos : -1;
     });
@@ -154,7 +157,7 @@ __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a,
     const int pos = tokenOf(firstSlot + r).pos;
     return pos < a.L ? pos : -1;
   };
-  gatherRowsAsync<D, kBlockM>(qs, qk, queryRow);
+  gatherRowsAsync<D, kBlockM>(qs, qk, ld, queryRow);
   static_assert(kBlockM <= kThreads, "one thread per query slot looks its position up");
   const int slotRow = int(threadIdx.x);
   if (slotRow < kBlockM) queryPos[slotRow] = slotRow < rows ? tokenOf(firstSlot + slotRow).pos : -1;
@@ -200,7 +203,7 @@ __global__ void __launch_bounds__(kThreads) lshChunkMmaKernel(LshChunkMmaArgs a,
   if (a.rounds == 1) {
     storeRows<T, D>(qs, o, rowScale, warpRow0, lane, [&](int r) {
       const int pos = queryPos[r];
-      return pos >= 0 && pos < a.L ? p.out + (bh * a.L + pos) * D : nullptr;
+      return pos >= 0 && pos < a.L ? p.out + a.layout.row(bh, pos) : nullptr;
     });
     return;
   }
@@ -246,17 +249,17 @@ bool lshChunkMmaSupports(DType dtype, int D, const void* qk, const void* v, cons
          aligned16(v) && aligned16(out) && cuda::mma::currentDeviceHasMma();
 }
 
-void lshNormalizeKeysMma(cudaStream_t stream, DType dtype, int64_t heads, int L, int Lp, int D, const void* qk,
-                         void* keys) {
+void lshNormalizeKeysMma(cudaStream_t stream, DType dtype, int64_t heads, const HeadLayout& layout, int Lp,
+                         bool normalize, const void* x, void* keys) {
   const unsigned blocks = unsigned((heads * Lp + kNormWarps - 1) / kNormWarps);
-  auto src = static_cast<const uint16_t*>(qk);
+  auto src = static_cast<const uint16_t*>(x);
   auto dst = static_cast<uint16_t*>(keys);
   if (dtype == DType::Float16)
     cuda::launchKernel<normalizeKeysInDtypeKernel<DType::Float16>>(blocks, kNormWarps * 32, 0, stream,
-        heads, L, Lp, D, src, dst);
+        heads, layout, Lp, normalize, src, dst);
   else
     cuda::launchKernel<normalizeKeysInDtypeKernel<DType::BFloat16>>(blocks, kNormWarps * 32, 0, stream,
-        heads, L, Lp, D, src, dst);
+        heads, layout, Lp, normalize, src, dst);
   SA_CUDA_CHECK_LAUNCH("lshAttention");
 }
 

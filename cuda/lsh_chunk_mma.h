@@ -14,16 +14,17 @@ namespace sa {
 struct LshChunkMmaArgs {
   int64_t heads;  // B * H
   int H, L, Lp, D;
+  HeadLayout layout;  // of qk, v and out
   lsh::ChunkGeometry geometry;
   bool causal;
   lsh::MaskValues maskValues;
   int rounds;                  // 1: rows go to out; else to roundOut and roundLse
-  const void* qk;              // [B, H, L, D]
-  const void* keys;            // [B, H, Lp, D] normalised keys in qk's dtype (lshNormalizeKeysMma)
+  const void* qk;              // [B, H, L, D] queries (Reformer's local attention: q)
+  const void* keys;            // [B, H, Lp, D] keys in qk's dtype (lshNormalizeKeysMma)
   const void* v;               // [B, H, L, D]
   const int32_t* sorted;       // [B, H, nChunks * chunkLength], or null on the standard path
   const int32_t* paddingMask;  // [B, L] or null
-  void* out;                   // [B, H, L, D]
+  void* out;                   // [B, H, L, D] (qk, v and out: rows of `layout`)
   float* roundOut;             // [B, H, rounds, L, D] when rounds > 1
   float* roundLse;             // [B, H, rounds, L] when rounds > 1
 };
@@ -31,9 +32,10 @@ struct LshChunkMmaArgs {
 // float16 / bfloat16, D = 64 or 128, 16-byte aligned tensors, compute capability >= 8.
 bool lshChunkMmaSupports(DType dtype, int D, const void* qk, const void* v, const void* out);
 
-// keys [heads, Lp, D] in dtype: n(qk[t]) (SEMANTICS 1.6) for t < L, zero rows after.
-void lshNormalizeKeysMma(cudaStream_t stream, DType dtype, int64_t heads, int L, int Lp, int D, const void* qk,
-                         void* keys);
+// keys [heads, Lp, D] in dtype: n(x[t]) (SEMANTICS 1.6), or x[t] / sqrt(D) when !normalize
+// (Reformer's local attention), for t < L; zero rows after. x: rows of `layout`.
+void lshNormalizeKeysMma(cudaStream_t stream, DType dtype, int64_t heads, const HeadLayout& layout, int Lp,
+                         bool normalize, const void* x, void* keys);
 
 void lshChunkMma(cudaStream_t stream, DType dtype, const LshChunkMmaArgs& args);
 

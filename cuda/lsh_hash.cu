@@ -63,11 +63,12 @@ __global__ void hashKernel(LshHashShape s, const typename Storage<T>::type* qk,
   const int b = int(bh / s.H), h = int(bh % s.H);
   const int t0 = int(blockIdx.x % tilesPerHead) * kTokenTile;
 
+  const HeadLayout layout{s.H, s.L, D, s.tokenMajor};
   // Features [d0, d0 + dn) of the block's tokens, rows dn apart.
   auto loadTokens = [&](int d0, int dn) {
     for (int idx = threadIdx.x; idx < kTokenTile * dn; idx += blockDim.x) {
       const int t = t0 + idx / dn;
-      tokens[idx] = t < s.L ? Storage<T>::load(qk[(bh * s.L + t) * D + d0 + idx % dn]) : 0.0f;
+      tokens[idx] = t < s.L ? Storage<T>::load(qk[layout.row(bh, t) + d0 + idx % dn]) : 0.0f;
     }
   };
   if (resident) loadTokens(0, D);

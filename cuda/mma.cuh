@@ -62,18 +62,25 @@ __device__ __forceinline__ void copyAsyncWait() {
   ptx::cpAsyncWait<Pending>();
 }
 
-// Copies rows [0, rows) of a [rows, W] row-major global tile into a padded shared tile with
-// all threads of the block; rows >= validRows are zero-filled.
+// Copies rows [0, rows) of a global tile of W-element rows, `ld` elements apart (a multiple of
+// 8, so that every row stays 16-byte aligned), into a padded shared tile with all threads of
+// the block; rows >= validRows are zero-filled.
 template <int W, int Rows, int Threads>
-__device__ __forceinline__ void loadTileAsync(uint16_t* smem, const uint16_t* gmem, int validRows) {
+__device__ __forceinline__ void loadTileAsync(uint16_t* smem, const uint16_t* gmem, int64_t ld, int validRows) {
   using Tile = PaddedTile<W>;
   static_assert(Rows * Tile::kChunks % Threads == 0, "every thread copies the same number of chunks");
 #pragma unroll
   for (int i = 0; i < Rows * Tile::kChunks / Threads; ++i) {
     const int idx = i * Threads + int(threadIdx.x), r = idx / Tile::kChunks, c = idx % Tile::kChunks;
     const bool valid = r < validRows;
-    copyAsync16(smem + Tile::offset(r, c), gmem + (valid ? r * W + c * kChunk : 0), valid);
+    copyAsync16(smem + Tile::offset(r, c), gmem + (valid ? r * ld + c * kChunk : 0), valid);
   }
+}
+
+// Same for a contiguous [rows, W] tile.
+template <int W, int Rows, int Threads>
+__device__ __forceinline__ void loadTileAsync(uint16_t* smem, const uint16_t* gmem, int validRows) {
+  loadTileAsync<W, Rows, Threads>(smem, gmem, int64_t(W), validRows);
 }
 
 // Four 8x8 matrices of 16-bit values; lane l supplies the address of row l % 8 of matrix l / 8

@@ -1,9 +1,10 @@
-// npm run demo [-- --length 16384 --device cuda --dtype float16]
+// npm run demo [-- --length 16384 --device cuda --dtype float16 --checkpoint DIR]
 //
-// Builds a long random sequence, adds axial position encodings, and runs Longformer local
-// attention and Reformer LSH attention over it on the best device available, then dense
-// attention at the longest power-of-two length that runs within a few seconds. Prints one
-// table: op, device, time, peak memory.
+// First runs a Longformer model end to end (random longformer-base weights made at start-up,
+// or a checkpoint directory) over a long document. Then builds a long random sequence, adds
+// axial position encodings, and runs Longformer local attention and Reformer LSH attention
+// over it on the best device available, then dense attention at the longest power-of-two
+// length that runs within a few seconds. Prints one table: op, device, time, peak memory.
 import os from 'node:os';
 import {
   Tensor, axialPositionEncoding, backendInfo, denseAttention, localAttention, lshAttention,
@@ -11,6 +12,7 @@ import {
 import { formatBytes, formatMs, textTable } from './format.mjs';
 import { axialShapes, axialWeights, float32Values, prefix, randomValues, splitHeads, tensorOf } from './input.mjs';
 import { measure, progress, progressDone } from './measure.mjs';
+import { documentInputs, loadModel } from './model.mjs';
 import { USAGE, parseOptions } from './options.mjs';
 
 const H = 12;
@@ -40,6 +42,20 @@ async function main() {
     : gpus.find((g) => g.device === device || (device === 'cuda' && g.device === 'cuda:0'))?.name ?? device;
   const rows = [];
   const record = (op, { ms, peakBytes }) => rows.push([op, device, formatMs(ms), formatBytes(peakBytes)]);
+
+  const modelL = options.modelLength;
+  const { model, source } = await loadModel({ checkpoint: options.checkpoint, length: modelL, device, dtype, progress });
+  progress(`LongformerModel over ${modelL} tokens`);
+  const [inputIds, globalAttentionMask] = await documentInputs(modelL, model.config.vocab_size ?? 50265, device);
+  const forward = await measure(device, async () => {
+    const { lastHiddenState, poolerOutput } = await model.forward({ inputIds, globalAttentionMask });
+    poolerOutput?.dispose();
+    return lastHiddenState;
+  });
+  forward.result.dispose();
+  model.dispose();
+  const tokensPerSecond = Math.round(modelL / (forward.ms / 1000)).toLocaleString('en');
+  record(`LongformerModel, ${modelL} tokens (${tokensPerSecond} tokens/s)`, forward);
 
   progress(`building a random input of ${L} tokens × ${H * D} features`);
   const shapes = axialShapes(L, H * D);
@@ -85,8 +101,13 @@ async function main() {
   record(`dense attention at L = ${dense.L} (longest power of two within ~${DENSE_SECONDS} s)`, dense);
   progressDone();
 
-  console.log(`sparse-attention demo: L = ${L}, B = 1, H = ${H}, D = ${D}, ${dtype}, on ${where}\n`);
+  console.log(`sparse-attention demo: L = ${L}, B = 1, H = ${H}, D = ${D}, ${dtype}, on ${where}`);
+  console.log(`LongformerModel: ${source}\n`);
   console.log(textTable(['op', 'device', 'time', 'peak memory'], rows));
+  if (!options.checkpoint)
+    console.log('\nTo run a real checkpoint: npm run demo -- --checkpoint DIR, with DIR a Longformer checkpoint as ' +
+      'save_pretrained writes it (config.json and model.safetensors), e.g. allenai/longformer-base-4096 saved with ' +
+      'safe_serialization=True; tokenize with any tokenizer that gives Hugging Face\'s ids.');
   const scoreBytes = H * L * L * bytesPerElement(dtype);
   console.log(`\nDense attention at L = ${L} would need ${formatBytes(scoreBytes)} for its [1,${H},${L},${L}] ${dtype} score` +
     ` matrix alone if it materialised it, as a plain framework implementation does; this package's dense kernel` +

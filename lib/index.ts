@@ -11,3 +11,10 @@ export {
   lshHash, sortByBucket, lshAttention, type BucketCount, type LshHashOptions, type SortByBucketOptions,
   type LshAttentionOptions,
 } from './ops/lsh.js';
+export { reformerLocalAttention, type ReformerLocalAttentionOptions } from './ops/reformer_local.js';
+export type { AttentionLayout } from './ops/layout.js';
+export { linear, type LinearOptions } from './ops/linear.js';
+export { layerNorm, type LayerNormOptions } from './ops/layer_norm.js';
+export { gelu, relu, tanh, add, type ElementwiseOptions } from './ops/elementwise.js';
+export { embedding, type EmbeddingOptions } from './ops/embedding.js';
+export { narrow, concat, reshape, type ShapeOptions } from './ops/shape.js';

@@ -21,6 +21,8 @@ import { denseAttention, Tensor, backendInfo } from 'sparse-attention';
 const x = Tensor.from(new Float32Array(2 * 5 * 4).fill(1), [1, 2, 5, 4]);
 const out = await denseAttention(x, x, x);
 if ((await out.data())[0] !== 1) throw new Error('wrong result');
+const { loadSafetensors } = await import('sparse-attention/models');
+if (typeof loadSafetensors !== 'function') throw new Error('sparse-attention/models lacks loadSafetensors');
 console.log('ESM ok', JSON.stringify(backendInfo()));
 JS
 cat > check.cjs <<'JS'
@@ -28,6 +30,7 @@ const { denseAttention, Tensor } = require('sparse-attention');
 const x = Tensor.from(new Float32Array(2 * 5 * 4).fill(1), [1, 2, 5, 4]);
 denseAttention(x, x, x).then(async (out) => {
   if ((await out.data())[0] !== 1) throw new Error('wrong result');
+  if (typeof require('sparse-attention/models').loadSafetensors !== 'function') throw new Error('no models entry');
   console.log('CommonJS ok');
 });
 JS

@@ -38,15 +38,34 @@ const VALID = {
     f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]),
     i32([1, 6], [0, 1, 0, -1, 0, 0]), f32([1, 2, 6, 4]),
   ],
+  // q, k, v, padding mask, out: [B, L, H * D] with 2 heads
+  reformerLocalAttention: (): Descriptor[] => [
+    f32([2, 6, 8]), f32([2, 6, 8]), f32([2, 6, 8]), i32([2, 6], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]), f32([2, 6, 8]),
+  ],
+  // src, dst
+  copyBlocks: (): Descriptor[] => [f32([2, 3]), f32([2, 3])],
+  // x, weight, bias, out
+  linear: (): Descriptor[] => [f32([2, 3]), f32([4, 3]), f32([4]), f32([2, 4])],
+  // x, weight, bias, out
+  layerNorm: (): Descriptor[] => [f32([2, 3]), f32([3]), f32([3]), f32([2, 3])],
+  // x, out
+  activation: (): Descriptor[] => [f32([2, 3]), f32([2, 3])],
+  // a, b, out
+  add: (): Descriptor[] => [f32([2, 3]), f32([2, 3]), f32([2, 3])],
+  // ids, table, out
+  embedding: (): Descriptor[] => [i32([2], [0, 2]), f32([3, 4]), f32([2, 4])],
 } as const;
 type Op = keyof typeof VALID;
 
 const DEFAULT_OPTIONS = {
-  denseAttention: { scale: 0.5, causal: false }, axialPositionEncoding: { layout: 'reformer' }, copyTensor: {},
-  localAttention: { left: 1, right: 2, scale: 0.5 },
+  denseAttention: { scale: 0.5, causal: false, layout: 'bhld' }, axialPositionEncoding: { layout: 'reformer' }, copyTensor: {},
+  localAttention: { left: 1, right: 2, scale: 0.5, layout: 'bhld' },
   lshHash: { bucketFactors: [4] },
   sortByBucket: {},
-  lshAttention: { bucketFactors: [4], nHashes: 2, chunkLength: 4, chunksBefore: 1, chunksAfter: 0, causal: false },
+  lshAttention: { bucketFactors: [4], nHashes: 2, chunkLength: 4, chunksBefore: 1, chunksAfter: 0, causal: false, layout: 'bhld' },
+  reformerLocalAttention: { chunkLength: 4, chunksBefore: 1, chunksAfter: 1, causal: true, layout: 'blhd', heads: 2 },
+  copyBlocks: { blocks: 2, length: 2, srcOffset: 1, srcStride: 3, dstOffset: 0, dstStride: 3 },
+  linear: {}, layerNorm: { eps: 1e-5 }, activation: { fn: 'gelu' }, add: {}, embedding: {},
 };
 
 function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], cancel?: unknown): Promise<void> {
@@ -66,11 +85,25 @@ function call(op: Op, args: unknown[], opts: unknown = DEFAULT_OPTIONS[op], canc
       return native.sortByBucket(a!, b!, c!, cancel as never);
     case 'lshAttention':
       return native.lshAttention(a!, b!, c ?? null, d ?? null, e!, opts as never, cancel as never);
+    case 'reformerLocalAttention':
+      return native.reformerLocalAttention(a!, b!, c!, d ?? null, e!, opts as never, cancel as never);
+    case 'copyBlocks':
+      return native.copyBlocks(a!, b!, opts as never, cancel as never);
+    case 'linear':
+      return native.linear(a!, b!, c ?? null, d!, cancel as never);
+    case 'layerNorm':
+      return native.layerNorm(a!, b!, c!, d!, opts as never, cancel as never);
+    case 'activation':
+      return native.activation(a!, b!, opts as never, cancel as never);
+    case 'add':
+      return native.add(a!, b!, c!, cancel as never);
+    case 'embedding':
+      return native.embedding(a!, b!, c!, cancel as never);
   }
 }
 
 /** Tensor arguments that may be absent: null there is valid. */
-const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2, localAttention: 6, lshHash: 2, lshAttention: 3 };
+const OPTIONAL: Partial<Record<Op, number>> = { axialPositionEncoding: 2, localAttention: 6, lshHash: 2, lshAttention: 3, linear: 2, reformerLocalAttention: 3 };
 
 /** Every way a single descriptor can be malformed; each must make any op throw. */
 const DESCRIPTOR_MUTATIONS: Record<string, (d: Descriptor) => unknown> = {
@@ -195,6 +228,27 @@ describe('native layer guard', () => {
       ['copy between different sizes', 'copyTensor', () => [f32([2, 3]), f32([3, 3])]],
       ['copy between different dtypes', 'copyTensor', () => [f32([2, 3]), i32([2, 3])]],
       ['copy onto itself', 'copyTensor', () => { const t = f32([2, 3]); return [t, t]; }],
+      ['reformerLocal q with heads not dividing its width', 'reformerLocalAttention', () => { const a = VALID.reformerLocalAttention(); for (const i of [0, 1, 2, 4]) a[i] = f32([2, 6, 9]); return a; }],
+      ['reformerLocal k of another shape', 'reformerLocalAttention', () => { const a = VALID.reformerLocalAttention(); a[1] = f32([2, 5, 8]); return a; }],
+      ['reformerLocal mask of another length', 'reformerLocalAttention', () => { const a = VALID.reformerLocalAttention(); a[3] = i32([2, 5]); return a; }],
+      ['reformerLocal out aliasing v', 'reformerLocalAttention', () => { const a = VALID.reformerLocalAttention(); a[4] = a[2]!; return a; }],
+      ['reformerLocal of rank 4 in the blhd layout', 'reformerLocalAttention', () => [f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), null as never, f32([1, 2, 6, 4])]],
+      ['copyBlocks between dtypes', 'copyBlocks', () => [f32([2, 3]), i32([2, 3])]],
+      ['copyBlocks onto its source', 'copyBlocks', () => { const t = f32([2, 3]); return [t, t]; }],
+      ['linear weight of another width', 'linear', () => { const a = VALID.linear(); a[1] = f32([4, 2]); return a; }],
+      ['linear bias of another length', 'linear', () => { const a = VALID.linear(); a[2] = f32([3]); return a; }],
+      ['linear out of another width', 'linear', () => { const a = VALID.linear(); a[3] = f32([2, 3]); return a; }],
+      ['linear with an int32 x', 'linear', () => { const a = VALID.linear(); a[0] = i32([2, 3]); return a; }],
+      ['linear out aliasing x', 'linear', () => { const a = VALID.linear(); a[3] = { ...f32([2, 4]), host: new Float32Array(8) }; a[0] = { ...a[0]!, host: (a[3]!.host as Float32Array).subarray(0, 6) }; return a; }],
+      ['layerNorm weight of another width', 'layerNorm', () => { const a = VALID.layerNorm(); a[1] = f32([4]); return a; }],
+      ['layerNorm out of another shape', 'layerNorm', () => { const a = VALID.layerNorm(); a[3] = f32([3, 2]); return a; }],
+      ['activation out of another shape', 'activation', () => [f32([2, 3]), f32([3, 2])]],
+      ['activation of int32', 'activation', () => [i32([2, 3]), i32([2, 3])]],
+      ['add b of another shape', 'add', () => [f32([2, 3]), f32([6]), f32([2, 3])]],
+      ['add out aliasing a', 'add', () => { const a = f32([2, 3]); return [a, f32([2, 3]), a]; }],
+      ['embedding ids as float32', 'embedding', () => [f32([2]), f32([3, 4]), f32([2, 4])]],
+      ['embedding out of another width', 'embedding', () => [i32([2]), f32([3, 4]), f32([2, 3])]],
+      ['embedding table of rank 1', 'embedding', () => [i32([2]), f32([12]), f32([2, 4])]],
     ];
     for (const [name, op, args] of cases) it(`${op} throws for ${name}`, () => expectThrowsCleanly(() => call(op, args())));
   });
@@ -202,7 +256,9 @@ describe('native layer guard', () => {
   describe('options and cancel tokens', () => {
     it('denseAttention needs a numeric float32 scale and a boolean causal', () => {
       for (const opts of [null, 7, {}, { scale: '1', causal: false }, { scale: 1 }, { scale: 1, causal: 1 },
-        { scale: NaN, causal: false }, { scale: Infinity, causal: false }, { scale: 1e39, causal: false }])
+        { scale: NaN, causal: false, layout: 'bhld' }, { scale: Infinity, causal: false, layout: 'bhld' },
+      { scale: 1e39, causal: false, layout: 'bhld' }, { scale: 1, causal: false }, { scale: 1, causal: false, layout: 'bhdl' },
+      { scale: 1, causal: false, layout: 'blhd' }, { scale: 1, causal: false, layout: 'blhd', heads: 0 }])
         expectThrowsCleanly(() => call('denseAttention', VALID.denseAttention(), opts));
     });
     it('axialPositionEncoding needs a known layout', () => {
@@ -212,7 +268,7 @@ describe('native layer guard', () => {
     it('localAttention needs integer window sides within range and a finite float32 scale', () => {
       for (const opts of [null, {}, { left: 1, right: 2 }, { left: -1, right: 2, scale: 1 }, { left: 1.5, right: 2, scale: 1 },
         { left: 1e300, right: 2, scale: 1 }, { left: NaN, right: 2, scale: 1 }, { left: 1, right: '2', scale: 1 },
-        { left: 1, right: 2, scale: Infinity }])
+        { left: 1, right: 2, scale: Infinity, layout: 'bhld' }, { left: 1, right: 2, scale: 1 }])
         expectThrowsCleanly(() => call('localAttention', VALID.localAttention(), opts));
     });
     it('localAttention needs the global projections as an object of three tensors', () => {
@@ -238,6 +294,22 @@ describe('native layer guard', () => {
   });
 
   describe('out-of-range data', () => {
+    it('rejects block copies that reach outside either tensor', () => {
+      for (const change of [{ blocks: 3 }, { length: 3 }, { srcOffset: 2 }, { dstOffset: 2 }, { srcStride: 5 }, { blocks: -1 },
+        { length: 1.5 }, { blocks: 2 ** 40 }, { dstStride: NaN }, { srcOffset: undefined }])
+        expectThrowsCleanly(() => call('copyBlocks', VALID.copyBlocks(), { ...DEFAULT_OPTIONS.copyBlocks, ...change }));
+    });
+    it('rejects unknown activations and negative or non-finite eps', () => {
+      for (const opts of [null, {}, { fn: 'swish' }, { fn: 1 }]) expectThrowsCleanly(() => call('activation', VALID.activation(), opts));
+      for (const opts of [null, {}, { eps: -1 }, { eps: NaN }, { eps: 1e39 }]) expectThrowsCleanly(() => call('layerNorm', VALID.layerNorm(), opts));
+    });
+    it('rejects embedding ids outside the table without reading outside it', async () => {
+      for (const bad of [-1, 3, 2 ** 31 - 1, -(2 ** 31)]) {
+        const args = VALID.embedding();
+        args[0] = i32([2], [0, bad]);
+        await expect(call('embedding', args)).rejects.toThrow(RangeError);
+      }
+    });
     it('rejects attention mask values other than -1, 0 and 1', async () => {
       for (const bad of [2, -2, 2 ** 31 - 1, -(2 ** 31)]) {
         const args = VALID.localAttention();
@@ -264,7 +336,7 @@ describe('native layer guard', () => {
       };
       const out = f32([1, 4, 64, 32]);
       const pending = native.denseAttention(as(fresh([1, 4, 64, 32])), as(fresh([1, 4, 256, 32])), as(fresh([1, 4, 256, 32])),
-        as(out), { scale: 0.1, causal: false });
+        as(out), { scale: 0.1, causal: false, layout: 'bhld' });
       for (let i = 0; i < 5; i++) gc?.();
       await pending;
       expect(Array.from((out.host as Float32Array).subarray(0, 4))).toEqual([1, 1, 1, 1]);

@@ -21,7 +21,7 @@ const { shape, values, count, wait } = workerData;
 const tensor = (host) => ({ dtype: 0, shape, device: -1, host });
 const q = tensor(new Float32Array(values));
 const outputs = Array.from({ length: count }, () => new Float32Array(values.length));
-const pending = Promise.all(outputs.map((out) => native.denseAttention(q, q, q, tensor(out), { scale: 0.25, causal: true })));
+const pending = Promise.all(outputs.map((out) => native.denseAttention(q, q, q, tensor(out), { scale: 0.25, causal: true, layout: 'bhld' })));
 if (wait) parentPort.postMessage('started');
 pending.then(() => parentPort.postMessage(wait ? 'finished' : outputs.map((o) => o.buffer), outputs.map((o) => o.buffer)));
 `;
@@ -35,7 +35,7 @@ describe('worker threads', () => {
 
   it('computes in several worker threads at once, each result equal to the main thread’s', async () => {
     const x = Tensor.from(values, [B, H, L, D]);
-    const expected = new Uint8Array((await (await denseAttention(x, x, x, { scale: 0.25, causal: true })).data()).buffer);
+    const expected = new Uint8Array((await (await denseAttention(x, x, x, { scale: 0.25, causal: true, layout: 'bhld' })).data()).buffer);
     const results = await Promise.all([0, 1, 2].map(() => new Promise<ArrayBuffer[]>((done, fail) => {
       const w = startWorker(values, [B, H, L, D], 3, false);
       w.once('message', (buffers: ArrayBuffer[]) => {

@@ -28,6 +28,10 @@ Ops (all tensors [B, H, L, D] unless stated):
          config {nHashes, nBuckets (int or list), chunkLength, chunksBefore,
                  chunksAfter, causal}
   sgemm  no inputs;  config {n: 4096}: an n x n float32 matmul, reports GFLOP/s
+  linear inputs x [rows, in], weight [out, in], bias [out]: F.linear
+  model  inputs inputIds, globalAttentionMask int32 [B, L]; config {checkpoint: a directory
+         with config.json and model.safetensors, relative to dir}: Hugging Face's
+         LongformerModel (embeddings, encoder; last_hidden_state) in plain torch ops
 
 Environment: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, make OpenBLAS pick slower
 kernels. This script deliberately leaves the environment alone (it is read when OpenBLAS
@@ -316,6 +320,78 @@ def _diagonalize(x, a):
 
 
 # ----------------------------------------------------------------------------------------
+# model: Hugging Face's LongformerModel, the layers around longformer_attention
+
+
+def load_safetensors(path):
+    """{name: float32 tensor} of a safetensors file holding F32 tensors."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = np.fromfile(f, dtype=np.uint8)
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if entry["dtype"] != "F32":
+            raise ValueError(f"{path}: {name} is {entry['dtype']}, expected F32")
+        begin, end = entry["data_offsets"]
+        values = data[begin:end].view("<f4").reshape(entry["shape"])
+        tensors[name] = torch.from_numpy(values.copy())
+    return tensors
+
+
+class LongformerModel:
+    """The forward pass of modeling_longformer.LongformerModel at inference, weights by HF's names."""
+
+    def __init__(self, directory):
+        with open(os.path.join(directory, "config.json")) as f:
+            self.cfg = json.load(f)
+        self.w = load_safetensors(os.path.join(directory, "model.safetensors"))
+
+    def _linear(self, x, name):
+        return F.linear(x, self.w[name + ".weight"], self.w[name + ".bias"])
+
+    def _norm(self, x, name):
+        return F.layer_norm(x, (x.shape[-1],), self.w[name + ".weight"], self.w[name + ".bias"],
+                            self.cfg["layer_norm_eps"])
+
+    def __call__(self, input_ids, global_attention_mask):
+        cfg, w = self.cfg, self.w
+        B, L = input_ids.shape
+        E, H = cfg["hidden_size"], cfg["num_attention_heads"]
+        D, pad = E // H, cfg["pad_token_id"]
+        ids = input_ids.long()
+        real = (ids != pad).int()
+        positions = (torch.cumsum(real, dim=1) * real + pad).long()  # RoBERTa position ids
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = self._norm(x, "embeddings.LayerNorm")
+        mask = torch.where(global_attention_mask != 0, 1, 0).int()  # no padding: 0 local, 1 global
+        any_global = bool((mask > 0).any())
+
+        def heads(t):
+            return t.view(B, L, H, D).transpose(1, 2)
+
+        windows = cfg["attention_window"]
+        for i in range(cfg["num_hidden_layers"]):
+            at = f"encoder.layer.{i}."
+            q, k, v = (heads(self._linear(x, at + "attention.self." + n)) for n in ("query", "key", "value"))
+            if any_global:
+                qg, kg, vg = (heads(self._linear(x, at + "attention.self." + n))
+                              for n in ("query_global", "key_global", "value_global"))
+            else:
+                qg, kg, vg = q, k, v
+            window = windows[i] if isinstance(windows, list) else windows
+            attended = longformer_attention(q, k, v, mask, qg, kg, vg, window // 2)
+            attended = attended.transpose(1, 2).reshape(B, L, E)
+            x = self._norm(self._linear(attended, at + "attention.output.dense") + x, at + "attention.output.LayerNorm")
+            inner = F.gelu(self._linear(x, at + "intermediate.dense"))
+            x = self._norm(self._linear(inner, at + "output.dense") + x, at + "output.LayerNorm")
+        return x
+
+
+# ----------------------------------------------------------------------------------------
 # job plumbing
 
 
@@ -351,6 +427,11 @@ def build_op(op, x, cfg):
             x["qk"], x["v"], x.get("rotations"), x.get("paddingMask"), int(cfg["nHashes"]),
             n_buckets, int(cfg["chunkLength"]), int(cfg.get("chunksBefore", 1)),
             int(cfg.get("chunksAfter", 0)), bool(cfg.get("causal", False)))), None
+    if op == "linear":
+        return (lambda: F.linear(x["x"], x["weight"], x["bias"])), 2.0 * math.prod(x["x"].shape) * x["weight"].shape[0]
+    if op == "model":
+        model = LongformerModel(os.path.join(cfg["dir"], cfg["checkpoint"]))
+        return (lambda: model(x["inputIds"], x["globalAttentionMask"])), None
     if op == "sgemm":
         n = int(cfg.get("n", 4096))
         gen = torch.Generator().manual_seed(0)
@@ -399,7 +480,7 @@ def run_job(job):
         blas.openblas_set_num_threads(threads)
 
     inputs = load_inputs(job)
-    fn, flops = build_op(job["op"], inputs, job.get("config", {}))
+    fn, flops = build_op(job["op"], inputs, {**job.get("config", {}), "dir": job["dir"]})
 
     with torch.no_grad():
         # peakBytes = (peak RSS reached during the warm-up and timed runs) - (RSS once the

@@ -4,6 +4,7 @@ import { Tensor } from '../tensor.js';
 import {
   checkFloat32, checkInt, checkOptions, checkSameDevice, checkShapeEquals, checkSignal, checkTensor, describe, FLOAT_DTYPES,
 } from '../validate.js';
+import { checkLayout, headDims, nativeLayout, type AttentionLayout, type HeadDims } from './layout.js';
 
 /** Longformer's separate projections for global attention, each [B,H,L,D] like q. */
 export interface GlobalProjections {
@@ -25,11 +26,15 @@ export interface LocalAttentionOptions {
   global?: GlobalProjections;
   /** Multiplies q (and global.q) before the dot products; default 1/sqrt(D). */
   scale?: number;
+  /** 'bhld' (default): [B, H, L, D]; 'blhd': [B, L, H·D] with H = heads, read and written in place. */
+  layout?: AttentionLayout;
+  /** H, required with layout 'blhd'. */
+  heads?: number;
   signal?: AbortSignal;
 }
 
 const FN = 'localAttention';
-const OPTIONS = ['window', 'attentionMask', 'global', 'scale', 'signal'] as const;
+const OPTIONS = ['window', 'attentionMask', 'global', 'scale', 'layout', 'heads', 'signal'] as const;
 
 function checkWindow(value: unknown): [number, number] {
   if (typeof value === 'number') {
@@ -43,9 +48,8 @@ function checkWindow(value: unknown): [number, number] {
   );
 }
 
-function checkMask(mask: unknown, q: Tensor): Tensor {
+function checkMask(mask: unknown, { B, L }: HeadDims): Tensor {
   const m = checkTensor(FN, 'opts.attentionMask', mask, { rank: 2, dtypes: ['int32'] });
-  const [B, , L] = q.shape as [number, number, number, number];
   checkShapeEquals(FN, 'opts.attentionMask', m, [B, L], '[B,L] of q');
   if (m.device === 'cpu') {
     const values = m._native(FN, 'opts.attentionMask').host as Int32Array;
@@ -70,7 +74,7 @@ function checkGlobal(value: unknown, q: Tensor): GlobalProjections {
   const out = {} as GlobalProjections;
   for (const key of ['q', 'k', 'v'] as const) {
     const name = `opts.global.${key}`;
-    const t = checkTensor(FN, name, g[key], { rank: 4, dtypes: FLOAT_DTYPES });
+    const t = checkTensor(FN, name, g[key], { dtypes: FLOAT_DTYPES });
     checkShapeEquals(FN, name, t, q.shape, 'q.shape');
     if (t.dtype !== q.dtype) throw new TypeError(`${FN}: ${name}.dtype '${t.dtype}' must equal q.dtype '${q.dtype}'`);
     out[key] = t;
@@ -80,30 +84,33 @@ function checkGlobal(value: unknown, q: Tensor): GlobalProjections {
 
 /**
  * Longformer sliding-window attention with symmetric global attention (Hugging Face's
- * LongformerSelfAttention before heads are merged): q, k, v [B,H,L,D] -> [B,H,L,D].
+ * LongformerSelfAttention before heads are merged): q, k, v [B,H,L,D] -> [B,H,L,D], or with
+ * layout 'blhd' [B,L,H·D] -> [B,L,H·D] (heads merged, as the module returns them).
  * Local tokens attend to the keys of their window and to every global token; global tokens
  * attend to every non-padding token with the global projections; padding rows are 0.
  * Any L >= 1. Memory stays linear in L.
  */
 export async function localAttention(q: Tensor, k: Tensor, v: Tensor, opts: LocalAttentionOptions): Promise<Tensor> {
-  checkTensor(FN, 'q', q, { rank: 4, dtypes: FLOAT_DTYPES });
-  checkTensor(FN, 'k', k, { rank: 4, dtypes: FLOAT_DTYPES });
-  checkTensor(FN, 'v', v, { rank: 4, dtypes: FLOAT_DTYPES });
+  checkTensor(FN, 'q', q, { dtypes: FLOAT_DTYPES });
+  checkTensor(FN, 'k', k, { dtypes: FLOAT_DTYPES });
+  checkTensor(FN, 'v', v, { dtypes: FLOAT_DTYPES });
+  const o = checkOptions(FN, opts, OPTIONS, true);
+  const layout = checkLayout(FN, o);
+  const dims = headDims(FN, 'q', q, layout);
   checkShapeEquals(FN, 'k', k, q.shape, 'q.shape');
   checkShapeEquals(FN, 'v', v, q.shape, 'q.shape');
   if (k.dtype !== q.dtype) throw new TypeError(`${FN}: k.dtype '${k.dtype}' must equal q.dtype '${q.dtype}'`);
   if (v.dtype !== q.dtype) throw new TypeError(`${FN}: v.dtype '${v.dtype}' must equal q.dtype '${q.dtype}'`);
-  const o = checkOptions(FN, opts, OPTIONS, true);
   if (o.window === undefined)
     throw new TypeError(`${FN}: opts.window is required (keys visible on each side, or [left, right])`);
   const [left, right] = checkWindow(o.window);
-  const mask = o.attentionMask === undefined ? undefined : checkMask(o.attentionMask, q);
+  const mask = o.attentionMask === undefined ? undefined : checkMask(o.attentionMask, dims);
   const global = o.global === undefined ? undefined : checkGlobal(o.global, q);
   checkSameDevice(FN, {
     q, k, v, 'opts.attentionMask': mask, 'opts.global.q': global?.q, 'opts.global.k': global?.k, 'opts.global.v': global?.v,
   });
   // With D = 0 there is nothing to scale (and 1/sqrt(0) would not fit a float32).
-  const D = q.shape[3]!;
+  const { D } = dims;
   const scale = o.scale === undefined ? (D > 0 ? 1 / Math.sqrt(D) : 1) : checkFloat32(FN, 'opts.scale', o.scale);
   const signal = checkSignal(FN, o.signal);
   const nq = q._native(FN, 'q'), nk = k._native(FN, 'k'), nv = v._native(FN, 'v');
@@ -116,6 +123,6 @@ export async function localAttention(q: Tensor, k: Tensor, v: Tensor, opts: Loca
     }
     : null;
   return runNative(FN, signal, () => Tensor._allocate(q.dtype, q.shape, q._deviceIndex, FN), (out, cancel) =>
-    native.localAttention(nq, nk, nv, nGlobal, nMask, out._native(FN, 'out'), { left, right, scale }, cancel),
+    native.localAttention(nq, nk, nv, nGlobal, nMask, out._native(FN, 'out'), { left, right, scale, ...nativeLayout(layout, dims) }, cancel),
   );
 }

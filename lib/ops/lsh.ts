@@ -6,6 +6,7 @@ import {
   checkBoolean, checkInt, checkOptions, checkSameDevice, checkShapeEquals, checkSignal, checkTensor, describe,
   FLOAT_DTYPES, shapeText,
 } from '../validate.js';
+import { checkLayout, headDims, nativeLayout, type AttentionLayout, type HeadDims } from './layout.js';
 
 /** Bucket count: an even number, or a list of even factors (a factorised hash). */
 export type BucketCount = number | number[];
@@ -46,6 +47,10 @@ export interface LshAttentionOptions {
   rotations?: Tensor;
   /** Draws the rotations with the package's generator (lib/random.ts); default 0. */
   seed?: number;
+  /** 'bhld' (default): [B, H, L, D]; 'blhd': [B, L, H·D] with H = heads, read and written in place. */
+  layout?: AttentionLayout;
+  /** H, required with layout 'blhd'. */
+  heads?: number;
   signal?: AbortSignal;
 }
 
@@ -74,7 +79,7 @@ function checkEvenBucketCount(fn: string, name: string, value: unknown): number 
 }
 
 /** int32 [B, L] on qk's device; on the CPU its values are checked to be 0 or 1. */
-function checkPaddingMask(fn: string, value: unknown, B: number, L: number): Tensor {
+export function checkPaddingMask(fn: string, value: unknown, B: number, L: number): Tensor {
   const mask = checkTensor(fn, 'opts.paddingMask', value, { rank: 2, dtypes: ['int32'] });
   checkShapeEquals(fn, 'opts.paddingMask', mask, [B, L], '[B,L] of qk');
   if (mask.device === 'cpu') {
@@ -87,9 +92,9 @@ function checkPaddingMask(fn: string, value: unknown, B: number, L: number): Ten
 }
 
 /** [H, D, nHashes, rotSize/2], float32 or qk's dtype. */
-function checkRotations(fn: string, value: unknown, qk: Tensor, nHashes: number | undefined, factors: number[]): Tensor {
+function checkRotations(fn: string, value: unknown, qk: Tensor, { H, D }: HeadDims, nHashes: number | undefined,
+                        factors: number[]): Tensor {
   const rotations = checkTensor(fn, 'opts.rotations', value, { rank: 4, dtypes: FLOAT_DTYPES });
-  const [, H, , D] = qk.shape as [number, number, number, number];
   const halfRotation = factors.reduce((a, b) => a + b, 0) / 2;
   const rounds = nHashes ?? rotations.shape[2]!;
   checkShapeEquals(fn, 'opts.rotations', rotations, [H, D, rounds, halfRotation], '[H,D,nHashes,rotSize/2]');
@@ -100,8 +105,7 @@ function checkRotations(fn: string, value: unknown, qk: Tensor, nHashes: number 
 }
 
 /** Sorted slots and bucket ids of every head are int32 values. */
-function checkIndexRange(fn: string, qk: Tensor, nHashes: number, paddedLength: number, factors: number[]): void {
-  const [B, H] = qk.shape as [number, number];
+function checkIndexRange(fn: string, { B, H }: HeadDims, nHashes: number, paddedLength: number, factors: number[]): void {
   const slots = B * H * nHashes * paddedLength;
   const buckets = nHashes * (factors.reduce((a, b) => a * b, 1) + 1);
   if (slots > MAX_INDEX || buckets > MAX_INDEX)
@@ -140,11 +144,12 @@ export async function lshHash(qk: Tensor, opts: LshHashOptions): Promise<Tensor>
   checkTensor(FN, 'qk', qk, { rank: 4, dtypes: FLOAT_DTYPES });
   const o = checkOptions(FN, opts, ['rotations', 'nBuckets', 'paddingMask', 'signal'], true);
   const factors = checkBucketFactors(FN, o.nBuckets);
-  const rotations = checkRotations(FN, o.rotations, qk, undefined, factors);
-  const [B, H, L] = qk.shape as [number, number, number];
+  const dims = headDims(FN, 'qk', qk, { layout: 'bhld' });
+  const rotations = checkRotations(FN, o.rotations, qk, dims, undefined, factors);
+  const { B, H, L } = dims;
   const nHashes = rotations.shape[2]!;
   const mask = o.paddingMask === undefined ? undefined : checkPaddingMask(FN, o.paddingMask, B, L);
-  checkIndexRange(FN, qk, nHashes, L, factors);
+  checkIndexRange(FN, dims, nHashes, L, factors);
   checkSameDevice(FN, { qk, 'opts.rotations': rotations, 'opts.paddingMask': mask });
   const signal = checkSignal(FN, o.signal);
   const nqk = qk._native(FN, 'qk'), nr = rotations._native(FN, 'opts.rotations');
@@ -183,7 +188,8 @@ export async function sortByBucket(
 
 /**
  * Reformer LSH self-attention (SEMANTICS.md section 1) of qk and v [B, H, L, D]: returns
- * [B, H, L, D]. qk is the shared query/key: queries use it raw, keys its normalised copy.
+ * [B, H, L, D] (or [B, L, H·D] each with layout 'blhd'). qk is the shared query/key: queries
+ * use it raw, keys its normalised copy.
  *
  * - L <= chunkLength: full attention with the same masks; no hashing (rotations unused).
  * - L > chunkLength, L not a multiple of chunkLength: as Hugging Face's ReformerModel, the
@@ -198,29 +204,31 @@ export async function sortByBucket(
  */
 export async function lshAttention(qk: Tensor, v: Tensor, opts: LshAttentionOptions): Promise<Tensor> {
   const FN = 'lshAttention';
-  checkTensor(FN, 'qk', qk, { rank: 4, dtypes: FLOAT_DTYPES });
-  checkTensor(FN, 'v', v, { rank: 4, dtypes: FLOAT_DTYPES });
-  checkShapeEquals(FN, 'v', v, qk.shape, 'qk.shape');
-  if (v.dtype !== qk.dtype) throw new TypeError(`${FN}: v.dtype '${v.dtype}' must equal qk.dtype '${qk.dtype}'`);
+  checkTensor(FN, 'qk', qk, { dtypes: FLOAT_DTYPES });
+  checkTensor(FN, 'v', v, { dtypes: FLOAT_DTYPES });
   const o = checkOptions(FN, opts, [
     'nHashes', 'nBuckets', 'chunkLength', 'chunksBefore', 'chunksAfter', 'causal', 'paddingMask', 'rotations', 'seed',
-    'signal',
+    'layout', 'heads', 'signal',
   ], true);
+  const layout = checkLayout(FN, o);
+  const dims = headDims(FN, 'qk', qk, layout);
+  checkShapeEquals(FN, 'v', v, qk.shape, 'qk.shape');
+  if (v.dtype !== qk.dtype) throw new TypeError(`${FN}: v.dtype '${v.dtype}' must equal qk.dtype '${qk.dtype}'`);
   const nHashes = checkInt(FN, 'opts.nHashes', o.nHashes, 1);
   const factors = checkBucketFactors(FN, o.nBuckets);
   const chunkLength = checkInt(FN, 'opts.chunkLength', o.chunkLength, 1);
   const chunksBefore = o.chunksBefore === undefined ? 1 : checkInt(FN, 'opts.chunksBefore', o.chunksBefore, 0);
   const chunksAfter = o.chunksAfter === undefined ? 0 : checkInt(FN, 'opts.chunksAfter', o.chunksAfter, 0);
   const causal = o.causal === undefined ? false : checkBoolean(FN, 'opts.causal', o.causal);
-  const [B, , L] = qk.shape as [number, number, number, number];
+  const { B, L } = dims;
   const mask = o.paddingMask === undefined ? undefined : checkPaddingMask(FN, o.paddingMask, B, L);
   if (o.rotations !== undefined && o.seed !== undefined)
     throw new TypeError(`${FN}: opts.rotations and opts.seed are exclusive (the seed draws the rotations)`);
-  const given = o.rotations === undefined ? undefined : checkRotations(FN, o.rotations, qk, nHashes, factors);
+  const given = o.rotations === undefined ? undefined : checkRotations(FN, o.rotations, qk, dims, nHashes, factors);
   const seed = o.seed === undefined ? 0 : checkInt(FN, 'opts.seed', o.seed, 0, 2 ** 32 - 1);
   const standard = L <= chunkLength;
   if (!standard) {
-    checkIndexRange(FN, qk, nHashes, Math.ceil(L / chunkLength) * chunkLength, factors);
+    checkIndexRange(FN, dims, nHashes, Math.ceil(L / chunkLength) * chunkLength, factors);
     checkChunkNeighbours(FN, nHashes * Math.ceil(L / chunkLength), chunkLength, chunksBefore, chunksAfter);
   }
   checkSameDevice(FN, { qk, v, 'opts.paddingMask': mask, 'opts.rotations': given });
@@ -228,8 +236,10 @@ export async function lshAttention(qk: Tensor, v: Tensor, opts: LshAttentionOpti
 
   const nqk = qk._native(FN, 'qk'), nv = v._native(FN, 'v');
   const nm = mask ? mask._native(FN, 'opts.paddingMask') : null;
-  const nativeOptions = { bucketFactors: factors, nHashes, chunkLength, chunksBefore, chunksAfter, causal };
-  const drawn = standard || given ? undefined : await drawRotations(qk, nHashes, factors, seed);
+  const nativeOptions = {
+    bucketFactors: factors, nHashes, chunkLength, chunksBefore, chunksAfter, causal, ...nativeLayout(layout, dims),
+  };
+  const drawn = standard || given ? undefined : await drawRotations(qk, dims, nHashes, factors, seed);
   try {
     const rotations = given ?? drawn;
     const nr = rotations ? rotations._native(FN, 'opts.rotations') : null;
@@ -242,8 +252,7 @@ export async function lshAttention(qk: Tensor, v: Tensor, opts: LshAttentionOpti
 }
 
 /** float32 [H, D, nHashes, rotSize/2] drawn from `seed` by normalFloat32, on qk's device. */
-async function drawRotations(qk: Tensor, nHashes: number, factors: number[], seed: number): Promise<Tensor> {
-  const [, H, , D] = qk.shape as [number, number, number, number];
+async function drawRotations(qk: Tensor, { H, D }: HeadDims, nHashes: number, factors: number[], seed: number): Promise<Tensor> {
   const shape = [H, D, nHashes, factors.reduce((a, b) => a + b, 0) / 2];
   const host = Tensor.from(normalFloat32(shape.reduce((a, b) => a * b, 1), seed), shape);
   if (qk.device === 'cpu') return host;

@@ -27,6 +27,13 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("lshHash", Napi::Function::New<lshHash>(env, "lshHash"));
   exports.Set("sortByBucket", Napi::Function::New<sortByBucket>(env, "sortByBucket"));
   exports.Set("lshAttention", Napi::Function::New<lshAttention>(env, "lshAttention"));
+  exports.Set("reformerLocalAttention", Napi::Function::New<reformerLocalAttention>(env, "reformerLocalAttention"));
+  exports.Set("copyBlocks", Napi::Function::New<copyBlocks>(env, "copyBlocks"));
+  exports.Set("linear", Napi::Function::New<linear>(env, "linear"));
+  exports.Set("layerNorm", Napi::Function::New<layerNorm>(env, "layerNorm"));
+  exports.Set("activation", Napi::Function::New<activation>(env, "activation"));
+  exports.Set("add", Napi::Function::New<add>(env, "add"));
+  exports.Set("embedding", Napi::Function::New<embedding>(env, "embedding"));
   exports.Set("_poolSimulation", Napi::Function::New<poolSimulation>(env, "_poolSimulation"));
   exports.Set("_opRunnerSimulation", Napi::Function::New<opRunnerSimulation>(env, "_opRunnerSimulation"));
   exports.Set("_parseByteCount", Napi::Function::New<parseByteCountHook>(env, "_parseByteCount"));

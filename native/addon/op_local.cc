@@ -1,7 +1,8 @@
-// localAttention(q, k, v, global | null, attentionMask | null, out, { left, right, scale }, cancel)
+// localAttention(q, k, v, global | null, attentionMask | null, out, { left, right, scale, layout, heads? }, cancel)
 #include <cmath>
 #include <memory>
 
+#include "addon/attention_layout.h"
 #include "addon/errors.h"
 #include "addon/host_float.h"
 #include "addon/op_options.h"
@@ -46,7 +47,9 @@ Napi::Value localAttention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "localAttention";
   TensorArg q = tensorArg(info[0], op, "q"), k = tensorArg(info[1], op, "k"), v = tensorArg(info[2], op, "v");
-  if (q.rank() != 4 || !q.isFloat()) throwRangeError(env, "localAttention: q must be a 4-d float tensor");
+  Napi::Object opts = requireOptions(info[6], op);
+  const AttentionLayout layout = layoutOption(env, opts, op);
+  const AttentionDims dims = attentionDims(env, q, layout, op, "q");
   GlobalArgs global = globalArgs(env, info[3], q, op);
   TensorArg mask = optionalTensorArg(info[4], op, "attentionMask");
   TensorArg out = tensorArg(info[5], op, "out");
@@ -55,18 +58,17 @@ Napi::Value localAttention(const Napi::CallbackInfo& info) {
     requireDevice(env, *t, q.device, op, name);
     if (t->dtype != q.dtype) throwTypeError(env, std::string("localAttention: ") + name + " must have q's dtype");
   }
-  const int B = q.dim(0), H = q.dim(1), L = q.dim(2), D = q.dim(3);
+  const int B = dims.B, H = dims.H, L = dims.L, D = dims.D;
   if (mask.present) {
     requireShape(env, mask, {B, L}, op, "attentionMask");
     requireDevice(env, mask, q.device, op, "attentionMask");
     if (mask.dtype != DType::Int32) throwTypeError(env, "localAttention: attentionMask must be int32");
   }
   requireNoOverlap(env, out, {&q, &k, &v, &global.q, &global.k, &global.v, &mask}, op);
-  Napi::Object opts = requireOptions(info[6], op);
   const LocalWindow window = clampWindow(windowSide(env, opts, "left"), windowSide(env, opts, "right"), L);
   const double scale = numberOption(opts, "scale", op);
   if (!std::isfinite(float(scale))) throwRangeError(env, "localAttention: opts.scale must be a finite float32");
-  const LocalShape s{B, H, L, D, window, float(scale)};
+  const LocalShape s{B, H, L, D, window, float(scale), layout.tokenMajor};
   const int32_t* maskData = mask.present ? static_cast<const int32_t*>(mask.data) : nullptr;
   const bool hasGlobal = global.q.present;
 

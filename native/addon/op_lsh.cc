@@ -1,11 +1,12 @@
 // lshHash(qk, rotations, paddingMask | null, out, { bucketFactors }, cancel)
 // sortByBucket(buckets, sortedIndex, undoIndex, cancel)
 // lshAttention(qk, v, rotations | null, paddingMask | null, out,
-//              { bucketFactors, nHashes, chunkLength, chunksBefore, chunksAfter, causal }, cancel)
+//              { bucketFactors, nHashes, chunkLength, chunksBefore, chunksAfter, causal, layout, heads? }, cancel)
 #include <cstdint>
 #include <limits>
 #include <string>
 
+#include "addon/attention_layout.h"
 #include "addon/errors.h"
 #include "addon/host_float.h"
 #include "addon/op_options.h"
@@ -49,17 +50,18 @@ lsh::BucketFactors bucketFactors(Napi::Env env, const Napi::Object& opts, const 
   return factors;
 }
 
-void requireRotations(Napi::Env env, const TensorArg& rotations, const TensorArg& qk, int nHashes,
-                      const lsh::BucketFactors& factors, const char* op) {
-  requireShape(env, rotations, {qk.dim(1), qk.dim(3), nHashes, lsh::rotationSize(factors) / 2}, op, "rotations");
+void requireRotations(Napi::Env env, const TensorArg& rotations, const TensorArg& qk, const AttentionDims& dims,
+                      int nHashes, const lsh::BucketFactors& factors, const char* op) {
+  requireShape(env, rotations, {dims.H, dims.D, nHashes, lsh::rotationSize(factors) / 2}, op, "rotations");
   if (rotations.dtype != DType::Float32 && rotations.dtype != qk.dtype)
     throwTypeError(env, std::string(op) + ": rotations must be float32 or qk's dtype");
   requireDevice(env, rotations, qk.device, op, "rotations");
 }
 
-void requirePaddingMask(Napi::Env env, const TensorArg& mask, const TensorArg& qk, const char* op) {
+void requirePaddingMask(Napi::Env env, const TensorArg& mask, const TensorArg& qk, const AttentionDims& dims,
+                        const char* op) {
   if (!mask.present) return;
-  requireShape(env, mask, {qk.dim(0), qk.dim(2)}, op, "paddingMask");
+  requireShape(env, mask, {dims.B, dims.L}, op, "paddingMask");
   if (mask.dtype != DType::Int32) throwTypeError(env, std::string(op) + ": paddingMask must be int32");
   requireDevice(env, mask, qk.device, op, "paddingMask");
 }
@@ -84,10 +86,11 @@ Napi::Value lshHash(const Napi::CallbackInfo& info) {
   if (qk.rank() != 4 || !qk.isFloat()) throwRangeError(env, "lshHash: qk must be a 4-d float tensor");
   if (rotations.rank() != 4) throwRangeError(env, "lshHash: rotations must be [H, D, nHashes, rot/2]");
   const lsh::BucketFactors factors = bucketFactors(env, requireOptions(info[4], op), op);
-  const LshHashShape s{qk.dim(0), qk.dim(1), qk.dim(2), qk.dim(2), qk.dim(3), rotations.dim(2), factors};
+  const LshHashShape s{qk.dim(0), qk.dim(1), qk.dim(2), qk.dim(2), qk.dim(3), rotations.dim(2), factors, false};
   if (s.nHashes < 1) throwRangeError(env, "lshHash: rotations must hold at least one hash round");
-  requireRotations(env, rotations, qk, s.nHashes, factors, op);
-  requirePaddingMask(env, mask, qk, op);
+  const AttentionDims dims{s.B, s.H, s.L, s.D};
+  requireRotations(env, rotations, qk, dims, s.nHashes, factors, op);
+  requirePaddingMask(env, mask, qk, dims, op);
   requireIndexRange(env, int64_t(s.B) * s.H, s.nHashes, s.L, factors, op);
   requireShape(env, out, {s.B, s.H, int64_t(s.nHashes) * s.L}, op, "out");
   if (out.dtype != DType::Int32) throwTypeError(env, "lshHash: out must be int32");
@@ -147,22 +150,23 @@ Napi::Value lshAttention(const Napi::CallbackInfo& info) {
   TensorArg rotations = optionalTensorArg(info[2], op, "rotations");
   TensorArg mask = optionalTensorArg(info[3], op, "paddingMask");
   TensorArg out = tensorArg(info[4], op, "out");
-  if (qk.rank() != 4 || !qk.isFloat()) throwRangeError(env, "lshAttention: qk must be a 4-d float tensor");
+  Napi::Object opts = requireOptions(info[5], op);
+  const AttentionLayout layout = layoutOption(env, opts, op);
+  const AttentionDims dims = attentionDims(env, qk, layout, op, "qk");
   requireShape(env, v, qk.shape, op, "v");
   requireShape(env, out, qk.shape, op, "out");
   for (const TensorArg* t : {&v, &out}) {
     requireDevice(env, *t, qk.device, op, "v/out");
     if (t->dtype != qk.dtype) throwTypeError(env, "lshAttention: qk, v and out must share a dtype");
   }
-  Napi::Object opts = requireOptions(info[5], op);
-  const LshAttentionShape s{qk.dim(0), qk.dim(1), qk.dim(2), qk.dim(3), intOption(env, opts, "nHashes", 1, op),
+  const LshAttentionShape s{dims.B, dims.H, dims.L, dims.D, intOption(env, opts, "nHashes", 1, op),
                             bucketFactors(env, opts, op), intOption(env, opts, "chunkLength", 1, op),
                             intOption(env, opts, "chunksBefore", 0, op), intOption(env, opts, "chunksAfter", 0, op),
-                            booleanOption(opts, "causal", op)};
+                            booleanOption(opts, "causal", op), layout.tokenMajor};
   const bool standard = s.L <= s.chunkLength;
   if (!standard) {
     if (!rotations.present) throwTypeError(env, "lshAttention: rotations are required when L > chunkLength");
-    requireRotations(env, rotations, qk, s.nHashes, s.factors, op);
+    requireRotations(env, rotations, qk, dims, s.nHashes, s.factors, op);
     const int64_t Lp = (int64_t(s.L) + s.chunkLength - 1) / s.chunkLength * s.chunkLength;
     requireIndexRange(env, int64_t(s.B) * s.H, s.nHashes, Lp, s.factors, op);
     // lib/ops/lsh.ts checkChunkNeighbours: each side at most the number of chunks, and the keys
@@ -175,7 +179,7 @@ Napi::Value lshAttention(const Napi::CallbackInfo& info) {
     if (lsh::keysPerQuery(geometry) > kMaxIndex)
       throwRangeError(env, "lshAttention: chunkLength·(1 + chunksBefore + chunksAfter) keys per query must fit int32");
   }
-  requirePaddingMask(env, mask, qk, op);
+  requirePaddingMask(env, mask, qk, dims, op);
   requireNoOverlap(env, out, {&qk, &v, &rotations, &mask}, op);
   const int32_t* paddingMask = mask.present ? static_cast<const int32_t*>(mask.data) : nullptr;
 

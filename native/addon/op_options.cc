@@ -35,4 +35,13 @@ std::string stringOption(const Napi::Object& opts, const char* key, const char* 
   return v.As<Napi::String>().Utf8Value();
 }
 
+int64_t integerOption(const Napi::Object& opts, const char* key, const char* op, int64_t min, int64_t max) {
+  const double number = numberOption(opts, key, op);
+  // The range is checked before the conversion: converting a double beyond int64 is undefined.
+  if (!(number >= double(min) && number <= double(max)) || number != double(int64_t(number)))
+    throwRangeError(opts.Env(), std::string(op) + ": opts." + key + " must be an integer in [" + std::to_string(min) +
+                                    ", " + std::to_string(max) + "]");
+  return int64_t(number);
+}
+
 }  // namespace sa::addon

@@ -4,6 +4,7 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 
 namespace sa::addon {
@@ -12,5 +13,7 @@ Napi::Object requireOptions(const Napi::Value& value, const char* op);
 double numberOption(const Napi::Object& opts, const char* key, const char* op);
 bool booleanOption(const Napi::Object& opts, const char* key, const char* op);
 std::string stringOption(const Napi::Object& opts, const char* key, const char* op);
+// An integer in [min, max]; a RangeError otherwise.
+int64_t integerOption(const Napi::Object& opts, const char* key, const char* op, int64_t min, int64_t max);
 
 }  // namespace sa::addon

@@ -15,6 +15,13 @@ Napi::Value localAttention(const Napi::CallbackInfo& info);
 Napi::Value lshHash(const Napi::CallbackInfo& info);
 Napi::Value sortByBucket(const Napi::CallbackInfo& info);
 Napi::Value lshAttention(const Napi::CallbackInfo& info);
+Napi::Value reformerLocalAttention(const Napi::CallbackInfo& info);
+Napi::Value copyBlocks(const Napi::CallbackInfo& info);
+Napi::Value linear(const Napi::CallbackInfo& info);
+Napi::Value layerNorm(const Napi::CallbackInfo& info);
+Napi::Value activation(const Napi::CallbackInfo& info);
+Napi::Value add(const Napi::CallbackInfo& info);
+Napi::Value embedding(const Napi::CallbackInfo& info);
 
 // Test-only hooks (testing_hooks.cc).
 Napi::Value poolSimulation(const Napi::CallbackInfo& info);

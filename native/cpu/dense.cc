@@ -23,8 +23,9 @@ struct OnlineSoftmaxTile {
       : scores(size_t(rows) * kKeyTile), acc(size_t(rows) * d), rowMax(rows), rowSum(rows), visible(rows) {}
 };
 
-void denseQueryTile(const DenseShape& s, const float* q, const float* k, const float* v, float* out, int i0,
-                    OnlineSoftmaxTile& t) {
+// q and out rows are ldq floats apart, k and v rows ldk (the head layout's row strides).
+void denseQueryTile(const DenseShape& s, const float* q, const float* k, const float* v, float* out, int ldq, int ldk,
+                    int i0, OnlineSoftmaxTile& t) {
   const int m = std::min(kQueryTile, s.Lq - i0), D = s.D;
   std::fill(t.acc.begin(), t.acc.end(), 0.0f);
   std::fill(t.rowMax.begin(), t.rowMax.end(), -std::numeric_limits<float>::infinity());
@@ -32,7 +33,7 @@ void denseQueryTile(const DenseShape& s, const float* q, const float* k, const f
   const int keyEnd = denseKeyEnd(s, i0 + m - 1);
   for (int j0 = 0; j0 < keyEnd; j0 += kKeyTile) {
     const int n = std::min(kKeyTile, keyEnd - j0);
-    cpu::gemmNT(m, n, D, q + size_t(i0) * D, D, k + size_t(j0) * D, D, t.scores.data(), kKeyTile);
+    cpu::gemmNT(m, n, D, q + size_t(i0) * ldq, ldq, k + size_t(j0) * ldk, ldk, t.scores.data(), kKeyTile);
     int seenByAll = n;
     for (int r = 0; r < m; ++r) {
       float* row = t.scores.data() + size_t(r) * kKeyTile;
@@ -56,19 +57,19 @@ void denseQueryTile(const DenseShape& s, const float* q, const float* k, const f
     // times a NaN or infinite value is still NaN, which would leak later positions into
     // earlier outputs. When the masked keys' values are not all finite, the keys every row sees
     // go through one product and the rest row by row, so that a masked key touches no row.
-    const float* vTile = v + size_t(j0) * D;
-    if (seenByAll == n || cpu::allFinite(vTile + size_t(seenByAll) * D, n - seenByAll, D, D)) {
-      cpu::gemmNN(m, D, n, t.scores.data(), kKeyTile, vTile, D, t.acc.data(), D);
+    const float* vTile = v + size_t(j0) * ldk;
+    if (seenByAll == n || cpu::allFinite(vTile + size_t(seenByAll) * ldk, n - seenByAll, D, ldk)) {
+      cpu::gemmNN(m, D, n, t.scores.data(), kKeyTile, vTile, ldk, t.acc.data(), D);
       continue;
     }
-    cpu::gemmNN(m, D, seenByAll, t.scores.data(), kKeyTile, vTile, D, t.acc.data(), D);
+    cpu::gemmNN(m, D, seenByAll, t.scores.data(), kKeyTile, vTile, ldk, t.acc.data(), D);
     for (int r = 0; r < m; ++r)
       cpu::gemmNN(1, D, t.visible[r] - seenByAll, t.scores.data() + size_t(r) * kKeyTile + seenByAll, kKeyTile,
-                  v + size_t(j0 + seenByAll) * D, D, t.acc.data() + size_t(r) * D, D);
+                  v + size_t(j0 + seenByAll) * ldk, ldk, t.acc.data() + size_t(r) * D, D);
   }
   for (int r = 0; r < m; ++r) {
     const float* a = t.acc.data() + size_t(r) * D;
-    float* o = out + size_t(i0 + r) * D;
+    float* o = out + size_t(i0 + r) * ldq;
     const float inv = 1.0f / t.rowSum[r];
     for (int d = 0; d < D; ++d) o[d] = a[d] * inv;
   }
@@ -80,11 +81,13 @@ void denseAttentionCpu(const CpuContext& ctx, const DenseShape& s, const float* 
                        float* out) {
   const int tilesPerHead = (s.Lq + kQueryTile - 1) / kQueryTile;
   const int64_t heads = int64_t(s.B) * s.H;
+  const HeadLayout ql = queryLayout(s), kl = keyLayout(s);
   parallelFor(ctx, heads * tilesPerHead, [&](int64_t task) {
     OnlineSoftmaxTile tile(kQueryTile, s.D);
     const int64_t bh = task / tilesPerHead;
     const int i0 = int(task % tilesPerHead) * kQueryTile;
-    denseQueryTile(s, q + bh * s.Lq * s.D, k + bh * s.Lk * s.D, v + bh * s.Lk * s.D, out + bh * s.Lq * s.D, i0, tile);
+    denseQueryTile(s, q + ql.base(bh), k + kl.base(bh), v + kl.base(bh), out + ql.base(bh), int(ql.rowStride()),
+                   int(kl.rowStride()), i0, tile);
   });
 }
 

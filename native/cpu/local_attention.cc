@@ -69,17 +69,19 @@ std::vector<RowTokens> rowTokensOf(const LocalShape& s, const int32_t* mask) {
   return rows;
 }
 
-// One (batch, head) slice of every projection and of the output: [L, D] each.
+// One (batch, head) slice of every projection and of the output: L rows of D, ld floats apart.
 struct HeadSlice {
   LocalInputs<float> in;
   float* out;
+  int ld;
 };
 
 HeadSlice headSlice(const LocalShape& s, const LocalInputs<float>& in, float* out, int64_t bh) {
-  const int64_t offset = bh * s.L * s.D;
+  const HeadLayout layout = headLayout(s);
+  const int64_t offset = layout.base(bh);
   return {{in.q + offset, in.k + offset, in.v + offset, in.qGlobal + offset, in.kGlobal + offset,
            in.vGlobal + offset},
-          out + offset};
+          out + offset, int(layout.rowStride())};
 }
 
 // The running softmax of a tile of query rows: per key tile S = Q·Kᵀ, the row-wise online
@@ -104,12 +106,13 @@ struct SoftmaxTile {
     removed.reserve(kKeyTile);
   }
 
-  // rowOf(r) is the position of query r; queries are scaled once here rather than every score.
+  // rowOf(r) is the position of query r, its row ld floats into q; queries are scaled once
+  // here rather than every score.
   template <typename RowOf>
-  void start(int m, const float* q, float scale, RowOf rowOf) {
+  void start(int m, const float* q, int ld, float scale, RowOf rowOf) {
     rows = m;
     for (int r = 0; r < m; ++r) {
-      const float* src = q + int64_t(rowOf(r)) * D;
+      const float* src = q + int64_t(rowOf(r)) * ld;
       float* dst = queries.data() + size_t(r) * D;
       for (int d = 0; d < D; ++d) dst[d] = src[d] * scale;
     }
@@ -118,9 +121,9 @@ struct SoftmaxTile {
     std::fill_n(rowSum.begin(), m, 0.0f);
   }
 
-  // Scores of the rows [r0, r1) against n keys.
-  void score(int r0, int r1, int n, const float* k) {
-    cpu::gemmNT(r1 - r0, n, D, queries.data() + size_t(r0) * D, D, k, D, scores.data() + size_t(r0) * kKeyTile,
+  // Scores of the rows [r0, r1) against n keys, ldk floats apart.
+  void score(int r0, int r1, int n, const float* k, int ldk) {
+    cpu::gemmNT(r1 - r0, n, D, queries.data() + size_t(r0) * D, D, k, ldk, scores.data() + size_t(r0) * kKeyTile,
                 kKeyTile);
   }
 
@@ -154,11 +157,12 @@ struct SoftmaxTile {
   // to finite values; but a zero weight times a NaN or infinite value is still NaN, so when
   // such a value sits in a partly masked tile the tile goes row by row, in runs of visible
   // columns, and a masked key never enters a row's product.
-  void accumulate(int r0, int r1, int n, const float* v) {
+  // Value rows are ldv floats apart.
+  void accumulate(int r0, int r1, int n, const float* v, int ldv) {
     bool whole = removed.empty();
     for (int r = r0; r < r1 && whole; ++r) whole = visible[size_t(r)].begin == 0 && visible[size_t(r)].end == n;
-    if (whole || cpu::allFinite(v, n, D, D)) {
-      cpu::gemmNN(r1 - r0, D, n, scores.data() + size_t(r0) * kKeyTile, kKeyTile, v, D, acc.data() + size_t(r0) * D, D);
+    if (whole || cpu::allFinite(v, n, D, ldv)) {
+      cpu::gemmNN(r1 - r0, D, n, scores.data() + size_t(r0) * kKeyTile, kKeyTile, v, ldv, acc.data() + size_t(r0) * D, D);
       return;
     }
     for (int r = r0; r < r1; ++r) {
@@ -167,16 +171,16 @@ struct SoftmaxTile {
       for (int c : removed) {
         if (c < start) continue;
         if (c >= span.end) break;
-        accumulateRun(r, start, c, v);
+        accumulateRun(r, start, c, v, ldv);
         start = c + 1;
       }
-      accumulateRun(r, start, span.end, v);
+      accumulateRun(r, start, span.end, v, ldv);
     }
   }
 
-  void accumulateRun(int r, int c0, int c1, const float* v) {
+  void accumulateRun(int r, int c0, int c1, const float* v, int ldv) {
     if (c1 <= c0) return;
-    cpu::gemmNN(1, D, c1 - c0, scores.data() + size_t(r) * kKeyTile + c0, kKeyTile, v + size_t(c0) * D, D,
+    cpu::gemmNN(1, D, c1 - c0, scores.data() + size_t(r) * kKeyTile + c0, kKeyTile, v + size_t(c0) * ldv, ldv,
                 acc.data() + size_t(r) * D, D);
   }
 
@@ -205,15 +209,15 @@ void attendGlobalColumns(const HeadSlice& h, const RowTokens& row, int i0, Softm
     const int n = int(std::min<size_t>(kKeyTile, row.globals.size() - g0));
     for (int c = 0; c < n; ++c) {
       const int64_t g = row.globals[g0 + size_t(c)];
-      std::copy_n(h.in.k + g * D, D, t.keys.data() + size_t(c) * D);
-      std::copy_n(h.in.v + g * D, D, t.values.data() + size_t(c) * D);
+      std::copy_n(h.in.k + g * h.ld, D, t.keys.data() + size_t(c) * D);
+      std::copy_n(h.in.v + g * h.ld, D, t.values.data() + size_t(c) * D);
     }
-    t.score(0, t.rows, n, t.keys.data());
+    t.score(0, t.rows, n, t.keys.data(), D);
     for (int r = 0; r < t.rows; ++r) {
       const bool local = row.role(i0 + r) == TokenRole::Local;
       t.fold(r, n, 0, local ? n : 0);
     }
-    t.accumulate(0, t.rows, n, t.values.data());
+    t.accumulate(0, t.rows, n, t.values.data(), D);
   }
 }
 
@@ -227,7 +231,7 @@ void attendKeyTile(const LocalShape& s, const HeadSlice& h, const RowTokens& row
     for (int c = 0; c < n; ++c)
       if (removedFromWindow(row.mask[j0 + c])) t.removed.push_back(c);
   const bool clip = !keysInEveryBand(s.window, s.L, i0, i0 + t.rows).covers(j0, j0 + n);
-  t.score(r0, r1, n, h.in.k + int64_t(j0) * s.D);
+  t.score(r0, r1, n, h.in.k + int64_t(j0) * h.ld, h.ld);
   for (int r = r0; r < r1; ++r) {
     if (row.role(i0 + r) != TokenRole::Local) {
       t.fold(r, n, 0, 0);
@@ -236,7 +240,7 @@ void attendKeyTile(const LocalShape& s, const HeadSlice& h, const RowTokens& row
     const IndexRange keys = clip ? bandKeys(s.window, s.L, i0 + r) : IndexRange{j0, j0 + n};
     t.fold(r, n, std::max(keys.begin, j0) - j0, std::min(keys.end, j0 + n) - j0);
   }
-  t.accumulate(r0, r1, n, h.in.v + int64_t(j0) * s.D);
+  t.accumulate(r0, r1, n, h.in.v + int64_t(j0) * h.ld, h.ld);
 }
 
 void attendKeys(const LocalShape& s, const HeadSlice& h, const RowTokens& row, int i0, IndexRange keys, int width,
@@ -260,7 +264,7 @@ void attendBand(const LocalShape& s, const HeadSlice& h, const RowTokens& row, i
 // Local rows get their result, padding rows 0; global rows are left to the global tasks.
 void writeLocalTile(const HeadSlice& h, const RowTokens& row, int i0, int m, const SoftmaxTile* t, int D) {
   for (int r = 0; r < m; ++r) {
-    float* dst = h.out + int64_t(i0 + r) * D;
+    float* dst = h.out + int64_t(i0 + r) * h.ld;
     const TokenRole role = row.role(i0 + r);
     if (role == TokenRole::Padding) std::fill(dst, dst + D, 0.0f);
     if (role == TokenRole::Local) t->writeRow(r, dst);
@@ -272,7 +276,7 @@ void localQueryTile(const LocalShape& s, const HeadSlice& h, const RowTokens& ro
   bool anyLocal = false;
   for (int r = 0; r < m && !anyLocal; ++r) anyLocal = row.role(i0 + r) == TokenRole::Local;
   if (!anyLocal) return writeLocalTile(h, row, i0, m, nullptr, s.D);
-  t.start(m, h.in.q, s.scale, [i0](int r) { return i0 + r; });
+  t.start(m, h.in.q, h.ld, s.scale, [i0](int r) { return i0 + r; });
   attendGlobalColumns(h, row, i0, t);
   attendBand(s, h, row, i0, t);
   writeLocalTile(h, row, i0, m, &t, s.D);
@@ -283,7 +287,7 @@ void localQueryTile(const LocalShape& s, const HeadSlice& h, const RowTokens& ro
 void globalQueryTile(const LocalShape& s, const HeadSlice& h, const RowTokens& row, size_t first, SoftmaxTile& t) {
   const int m = int(std::min<size_t>(kQueryTile, row.globals.size() - first));
   const int32_t* tokens = row.globals.data() + first;
-  t.start(m, h.in.qGlobal, s.scale, [tokens](int r) { return tokens[r]; });
+  t.start(m, h.in.qGlobal, h.ld, s.scale, [tokens](int r) { return tokens[r]; });
   for (int j0 = 0; j0 < s.L; j0 += kKeyTile) {
     const int n = std::min(kKeyTile, s.L - j0);
     t.removed.clear();
@@ -292,11 +296,11 @@ void globalQueryTile(const LocalShape& s, const HeadSlice& h, const RowTokens& r
       for (int c = 0; c < n; ++c)
         if (row.role(j0 + c) == TokenRole::Padding) t.removed.push_back(c);
     }
-    t.score(0, m, n, h.in.kGlobal + int64_t(j0) * s.D);
+    t.score(0, m, n, h.in.kGlobal + int64_t(j0) * h.ld, h.ld);
     for (int r = 0; r < m; ++r) t.fold(r, n, 0, n);
-    t.accumulate(0, m, n, h.in.vGlobal + int64_t(j0) * s.D);
+    t.accumulate(0, m, n, h.in.vGlobal + int64_t(j0) * h.ld, h.ld);
   }
-  for (int r = 0; r < m; ++r) t.writeRow(r, h.out + int64_t(tokens[r]) * s.D);
+  for (int r = 0; r < m; ++r) t.writeRow(r, h.out + int64_t(tokens[r]) * h.ld);
 }
 
 struct GlobalTile {

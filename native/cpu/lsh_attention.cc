@@ -9,6 +9,9 @@
 // keys are one contiguous block of rows and its queries another. A chunk is then two small
 // GEMMs (scores = Q·Kᵀ, out = P·V) around the masks and a float32 log-sum-exp.
 //
+// Reformer's local attention runs the same chunks over the identity order: separate queries
+// and keys (divided by sqrt(D) instead of normalised), no hashing, no self mask, one round.
+//
 // Results go to the tokens' original positions: straight into `out` with one round, else into
 // the per-round rows of the current block of heads ([heads of the block, rounds, L, D] and
 // their lse), which a last pass combines with the weights of SEMANTICS 1.8. The rows are
@@ -26,6 +29,7 @@
 
 #include "cpu/tile_math.h"
 #include "kernels/lsh.h"
+#include "kernels/reformer_local.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -44,21 +48,24 @@ constexpr int kPrefetchRows = 4;    // gathers request rows this far ahead
 constexpr int kTasksPerCore = 4;    // tasks of a pass per core, for the pool to balance
 
 struct ChunkInputs {
-  const float* qk;             // [B, H, L, D]
-  const float* keyScales;      // [B, H, L]: 1 / sqrt(mean(qk²) + 1e-6) of each token
-  const float* v;              // [B, H, L, D]
+  const float* q;              // queries, rows of `layout`: LSH's raw qk
+  const float* k;              // keys before their transform: LSH's qk again
+  const float* keyScales;      // [B, H, L]: 1 / sqrt(mean(qk²) + 1e-6) of each token, or null: 1
+  const float* v;              // values, rows of `layout`
   const int32_t* sorted;       // [B, H, nChunks * chunkLength], or null: identity order
   const int32_t* paddingMask;  // [B, L] or null
+  HeadLayout layout;           // of q, k, v and out
   int H, L, Lp, D;
   ChunkGeometry geometry;
   bool causal;
   lsh::MaskValues maskValues;
 };
 
-// Where a pass's results go: with one round the rows of `out` [B, H, L, D]; else roundOut
-// [heads of the pass, rounds, L, D] and roundLse [heads of the pass, rounds, L].
+// Where a pass's results go: with one round the rows of `out` (rows of `layout`); else
+// roundOut [heads of the pass, rounds, L, D] and roundLse [heads of the pass, rounds, L].
 struct PassOutputs {
   float* out;
+  HeadLayout layout;
   float* roundOut;
   float* roundLse;
   int64_t firstHead;
@@ -137,18 +144,19 @@ float sumOfSquares(const float* x, int D) {
   return sum;
 }
 
-// keyScales[t] for every token: the norm part of n(x) (SEMANTICS 1.6), computed once rather
-// than in every window and round that gathers the key.
-void computeKeyScales(const CpuContext& ctx, int64_t tokens, int D, const float* qk, float* keyScales) {
+// keyScales[bh * L + t] for every token: the norm part of n(x) (SEMANTICS 1.6), computed once
+// rather than in every window and round that gathers the key.
+void computeKeyScales(const CpuContext& ctx, int64_t tokens, const HeadLayout& layout, const float* qk,
+                      float* keyScales) {
   parallelFor(ctx, (tokens + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
     const int64_t end = std::min(tokens, (task + 1) * kRowsPerTask);
     for (int64_t t = task * kRowsPerTask; t < end; ++t)
-      keyScales[t] = lsh::keyNormScale(sumOfSquares(qk + t * D, D), D);
+      keyScales[t] = lsh::keyNormScale(sumOfSquares(qk + layout.row(t / layout.L, t % layout.L), layout.D), layout.D);
   });
 }
 
-// Window rows w = 0..rows-1 hold the slots keySlot(firstChunk, w): raw qk rows (the queries of
-// the chunks' own slots), normalised keys and values, zero rows for padding positions (1.10).
+// Window rows w = 0..rows-1 hold the slots keySlot(firstChunk, w): query rows (the queries of
+// the chunks' own slots), transformed keys and values, zero rows for padding positions (1.10).
 void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, ChunkScratch& s) {
   const int D = in.D;
   const int32_t* sortedRow = in.sorted ? in.sorted + bh * in.geometry.nChunks * in.geometry.chunkLength : nullptr;
@@ -159,25 +167,29 @@ void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, C
     s.keyPos[w] = token.pos;
     s.keyAllowed[w] = lsh::firstAllowedQuery(token.pos, lsh::isPaddingToken(maskRow, token.pos, in.L), in.causal);
   }
-  const float* qk = in.qk + bh * in.L * D;
-  const float* v = in.v + bh * in.L * D;
-  const float* keyScales = in.keyScales + bh * in.L;
+  const int64_t base = in.layout.base(bh), ld = in.layout.rowStride();
+  const float* q = in.q + base;
+  const float* k = in.k + base;
+  const float* v = in.v + base;
+  const float* keyScales = in.keyScales ? in.keyScales + bh * in.L : nullptr;
   const float sqrtD = std::sqrt(float(D));
   for (int w = 0; w < rows; ++w) {
     const int ahead = w + kPrefetchRows < rows ? s.keyPos[w + kPrefetchRows] : in.L;
     if (ahead < in.L) {
-      prefetchRow(qk + int64_t(ahead) * D, D);
-      prefetchRow(v + int64_t(ahead) * D, D);
+      prefetchRow(q + ahead * ld, D);
+      if (k != q) prefetchRow(k + ahead * ld, D);
+      prefetchRow(v + ahead * ld, D);
     }
     const int pos = s.keyPos[w];
     float* raw = &s.raw[size_t(w) * D];
     float* key = &s.keys[size_t(w) * D];
     float* value = &s.values[size_t(w) * D];
     if (pos < in.L) {
-      std::memcpy(raw, qk + int64_t(pos) * D, sizeof(float) * D);
-      std::memcpy(value, v + int64_t(pos) * D, sizeof(float) * D);
-      const float scale = keyScales[pos];
-      for (int d = 0; d < D; ++d) key[d] = lsh::normalizedKeyComponent(raw[d], scale, sqrtD);
+      std::memcpy(raw, q + pos * ld, sizeof(float) * D);
+      std::memcpy(value, v + pos * ld, sizeof(float) * D);
+      const float* keyRow = k + pos * ld;
+      const float scale = keyScales ? keyScales[pos] : lsh::kUnnormalizedKey;
+      for (int d = 0; d < D; ++d) key[d] = lsh::normalizedKeyComponent(keyRow[d], scale, sqrtD);
     } else {
       std::fill(raw, raw + D, 0.0f);
       std::fill(key, key + D, 0.0f);
@@ -210,7 +222,7 @@ void storeRows(const ChunkInputs& in, const PassOutputs& out, int64_t bh, const 
   for (int i = 0; i < m; ++i) {
     const lsh::SlotToken token = queries[i];
     if (token.pos >= in.L) continue;  // a padding row of 1.10, dropped
-    float* dst = out.out + (bh * in.L + token.pos) * D;
+    float* dst = out.out + out.layout.row(bh, token.pos);
     if (out.rounds > 1) {
       const int64_t row = ((bh - out.firstHead) * out.rounds + token.round) * in.L + token.pos;
       dst = out.roundOut + row * D;
@@ -284,7 +296,7 @@ void combineRounds(const CpuContext& ctx, int64_t nHeads, int L, int D, const Pa
     const float* lse = out.roundLse + head * out.rounds * L;
     const float* parts = out.roundOut + head * out.rounds * L * D;
     for (int t = t0; t < t1; ++t) {
-      float* dst = out.out + ((out.firstHead + head) * L + t) * D;
+      float* dst = out.out + out.layout.row(out.firstHead + head, t);
       const float total = lsh::roundsLogSumExp(lse + t, out.rounds, L);
       std::fill(dst, dst + D, 0.0f);
       for (int r = 0; r < out.rounds; ++r)
@@ -299,10 +311,25 @@ std::unique_ptr<int32_t[]> hashAndSort(const CpuContext& ctx, const LshAttention
   const int64_t heads = int64_t(s.B) * s.H, n = int64_t(s.nHashes) * Lp;
   const std::unique_ptr<int32_t[]> buckets = uninitialized<int32_t>(size_t(heads * n));
   std::unique_ptr<int32_t[]> sorted = uninitialized<int32_t>(size_t(heads * n));
-  lshHashCpu(ctx, LshHashShape{s.B, s.H, s.L, Lp, s.D, s.nHashes, s.factors}, qk, rotations, paddingMask,
-             buckets.get());
+  lshHashCpu(ctx, LshHashShape{s.B, s.H, s.L, Lp, s.D, s.nHashes, s.factors, s.tokenMajor}, qk, rotations,
+             paddingMask, buckets.get());
   sortByBucketCpu(ctx, int(heads), int(n), buckets.get(), sorted.get(), nullptr);
   return sorted;
+}
+
+// Every chunk of every head in passes over blocks of heads, then (several rounds) their
+// combination.
+void attendAllChunks(const CpuContext& ctx, int64_t heads, int rounds, const ChunkInputs& in, float* out) {
+  const PassPlan plan = planPasses(heads, in.geometry.nChunks, in.geometry.chunkLength);
+  const size_t passRows = size_t(plan.headsPerPass) * rounds * in.L;
+  const auto roundOut = rounds > 1 ? cacheLineAligned(passRows * in.D) : nullptr;
+  const auto roundLse = rounds > 1 ? uninitialized<float>(passRows) : nullptr;
+  for (int64_t h0 = 0; h0 < heads; h0 += plan.headsPerPass) {
+    const int64_t nHeads = std::min<int64_t>(plan.headsPerPass, heads - h0);
+    const PassOutputs pass{out, in.layout, roundOut.get(), roundLse.get(), h0, rounds};
+    attendHeads(ctx, plan, nHeads, in, pass);
+    if (rounds > 1) combineRounds(ctx, nHeads, in.L, in.D, pass);
+  }
 }
 
 }  // namespace
@@ -317,20 +344,21 @@ void lshAttentionCpu(const CpuContext& ctx, const LshAttentionShape& s, bool hal
                                           : ChunkGeometry{s.chunkLength, s.chunksBefore, s.chunksAfter,
                                                           s.nHashes * Lp / s.chunkLength};
   const std::unique_ptr<int32_t[]> sorted = standard ? nullptr : hashAndSort(ctx, s, Lp, qk, rotations, paddingMask);
+  const HeadLayout layout = headLayout(s);
   const std::unique_ptr<float[]> keyScales = uninitialized<float>(size_t(heads) * s.L);
-  computeKeyScales(ctx, heads * s.L, s.D, qk, keyScales.get());
-  const ChunkInputs in{qk, keyScales.get(), v, sorted.get(), paddingMask, s.H, s.L, Lp, s.D, geometry, s.causal,
-                       lsh::maskValues(halfPrecisionMasks)};
-  const PassPlan plan = planPasses(heads, geometry.nChunks, geometry.chunkLength);
-  const size_t passRows = size_t(plan.headsPerPass) * rounds * s.L;
-  const auto roundOut = rounds > 1 ? cacheLineAligned(passRows * s.D) : nullptr;
-  const auto roundLse = rounds > 1 ? uninitialized<float>(passRows) : nullptr;
-  for (int64_t h0 = 0; h0 < heads; h0 += plan.headsPerPass) {
-    const int64_t nHeads = std::min<int64_t>(plan.headsPerPass, heads - h0);
-    const PassOutputs pass{out, roundOut.get(), roundLse.get(), h0, rounds};
-    attendHeads(ctx, plan, nHeads, in, pass);
-    if (rounds > 1) combineRounds(ctx, nHeads, s.L, s.D, pass);
-  }
+  computeKeyScales(ctx, heads * s.L, layout, qk, keyScales.get());
+  const ChunkInputs in{qk, qk, keyScales.get(), v, sorted.get(), paddingMask, layout, s.H, s.L, Lp, s.D, geometry,
+                       s.causal, lsh::maskValues(halfPrecisionMasks)};
+  attendAllChunks(ctx, heads, rounds, in, out);
+}
+
+void reformerLocalAttentionCpu(const CpuContext& ctx, const ReformerLocalShape& s, bool halfPrecisionMasks,
+                               const float* q, const float* k, const float* v, const int32_t* paddingMask, float* out) {
+  const ChunkGeometry geometry = reformerLocalGeometry(s);
+  const ChunkInputs in{q, k, nullptr, v, nullptr, paddingMask, headLayout(s), s.H, s.L,
+                       geometry.nChunks * geometry.chunkLength, s.D, geometry, s.causal,
+                       lsh::localMaskValues(halfPrecisionMasks)};
+  attendAllChunks(ctx, int64_t(s.B) * s.H, 1, in, out);
 }
 
 }  // namespace sa

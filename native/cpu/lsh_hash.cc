@@ -64,14 +64,15 @@ void lshHashCpu(const CpuContext& ctx, const LshHashShape& s, const float* qk, c
   const std::vector<float> rotationsT = transposeRotations(s, columns, rotations);
   const lsh::BucketFactors factors = s.factors;
   const int tiles = (s.Lp + kTokenTile - 1) / kTokenTile;
+  const HeadLayout layout{s.H, s.L, s.D, s.tokenMajor};
   parallelFor(ctx, int64_t(s.B) * s.H * tiles, [&](int64_t task) {
     const int64_t bh = task / tiles;
     const int b = int(bh / s.H), h = int(bh % s.H);
     const int t0 = int(task % tiles) * kTokenTile, t1 = std::min(s.Lp, t0 + kTokenTile);
     const int storedTokens = std::max(0, std::min(s.L, t1) - t0);
     std::vector<float> projections(size_t(columns) * kTokenTile, 0.0f);  // [columns, kTokenTile]
-    cpu::gemmNT(columns, storedTokens, s.D, &rotationsT[size_t(h) * columns * s.D], s.D,
-                qk + (bh * s.L + t0) * s.D, s.D, projections.data(), kTokenTile);
+    cpu::gemmNT(columns, storedTokens, s.D, &rotationsT[size_t(h) * columns * s.D], s.D, qk + layout.row(bh, t0),
+                int(layout.rowStride()), projections.data(), kTokenTile);
     const int32_t* maskRow = paddingMask ? paddingMask + int64_t(b) * s.L : nullptr;
     int32_t* row = buckets + bh * s.nHashes * s.Lp;
     for (int r = 0; r < s.nHashes; ++r) {

@@ -4,6 +4,7 @@
 //   qGlobal, kGlobal, vGlobal   [B, H, L, D]  global projections (may alias q, k, v)
 //   attentionMask               [B, L] int32  -1 padding, 0 local, 1 global; null: all local
 //   out                         [B, H, L, D]
+//   (or, tokenMajor, every projection and out [B, L, H * D]: kernels/head_layout.h)
 //
 //   local token t:   softmax over scale * q[t] . k[j] for the visible window keys
 //                    j in [t - left, t + right] (neither padding nor global) and for every
@@ -21,6 +22,7 @@
 #include "kernels/common.h"
 #include "kernels/cpu_context.h"
 #include "kernels/cuda_device.h"
+#include "kernels/head_layout.h"
 #include "kernels/local_logic.h"
 
 namespace sa {
@@ -29,7 +31,10 @@ struct LocalShape {
   int B, H, L, D;
   LocalWindow window;  // clamped with clampWindow
   float scale;         // multiplies q (and qGlobal) before the dot products
+  bool tokenMajor;     // 'blhd' layout for every projection and out
 };
+
+SA_HD HeadLayout headLayout(const LocalShape& s) { return {s.H, s.L, s.D, s.tokenMajor}; }
 
 // Pointers to the six [B, H, L, D] projections, of one element type.
 template <typename T>

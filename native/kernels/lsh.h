@@ -9,6 +9,7 @@
 //   sortedIndex  [B, H, n]                int32: flat index of each sorted slot
 //   undoIndex    [B, H, n]                int32: the inverse permutation
 //   out          [B, H, L, D]
+//   (qk, v and out may instead be [B, L, H * D], tokenMajor: kernels/head_layout.h)
 //
 // Lengths past L: SEMANTICS 1.10 pads a sequence whose L > chunkLength is not a multiple of
 // chunkLength to Lp. The kernels never copy the padded sequence: tokens at positions in
@@ -21,6 +22,7 @@
 #include "kernels/common.h"
 #include "kernels/cpu_context.h"
 #include "kernels/cuda_device.h"
+#include "kernels/head_layout.h"
 #include "kernels/lsh_logic.h"
 
 namespace sa {
@@ -31,6 +33,7 @@ struct LshHashShape {
   int Lp;  // tokens hashed, >= L; positions in [L, Lp) are padding tokens
   int D, nHashes;
   lsh::BucketFactors factors;
+  bool tokenMajor;  // qk is [B, L, H * D]
 };
 
 struct LshAttentionShape {
@@ -38,7 +41,10 @@ struct LshAttentionShape {
   lsh::BucketFactors factors;
   int chunkLength, chunksBefore, chunksAfter;
   bool causal;
+  bool tokenMajor;  // qk, v and out are [B, L, H * D]
 };
+
+SA_HD HeadLayout headLayout(const LshAttentionShape& s) { return {s.H, s.L, s.D, s.tokenMajor}; }
 
 // The padded length of 1.10: L itself on the standard path (L <= chunkLength) or when it is a
 // multiple of chunkLength, else the next multiple.

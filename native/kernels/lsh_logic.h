@@ -109,12 +109,20 @@ SA_HD SlotToken slotToken(const int32_t* sortedRow, int slot, int Lp) {
 }
 
 // Replacement scores (1.7, 1.9): float32 inputs use -1e9 / -1e5, half precision -1e4 / -1e3.
+// Reformer's LocalSelfAttention, the same pipeline over the identity order, has no self mask.
 struct MaskValues {
   float mask, self;
+  bool maskSelf = true;
 };
 
 SA_HD MaskValues maskValues(bool halfPrecision) {
   return halfPrecision ? MaskValues{-1e4f, -1e3f} : MaskValues{-1e9f, -1e5f};
+}
+
+SA_HD MaskValues localMaskValues(bool halfPrecision) {
+  MaskValues mv = maskValues(halfPrecision);
+  mv.maskSelf = false;
+  return mv;
 }
 
 // The lowest query position that may see a key at position kPos: padding keys are hidden
@@ -124,12 +132,16 @@ SA_HD int firstAllowedQuery(int kPos, bool keyIsPadding, bool causal) {
   return keyIsPadding ? INT32_MAX : causal ? kPos : INT32_MIN;
 }
 
-// The score after both masks: a disallowed key is replaced by the mask value, then the
+// The score after both masks: a disallowed key is replaced by the mask value, then (LSH) the
 // query's own token (in any round or repeated chunk) by the self value.
 SA_HD float maskedScore(float score, int qPos, int kPos, int firstAllowed, MaskValues mv) {
   score = qPos < firstAllowed ? mv.mask : score;
-  return qPos == kPos ? mv.self : score;
+  return mv.maskSelf && qPos == kPos ? mv.self : score;
 }
+
+// Reformer's LocalSelfAttention divides its keys by sqrt(D) and nothing else: the key
+// transform of 1.6 with a norm scale of 1, (x * 1) / sqrt(D), rounds exactly as x / sqrt(D).
+constexpr float kUnnormalizedKey = 1.0f;
 
 // Keys are n(x) = (x * 1/sqrt(mean(x^2) + 1e-6)) / sqrt(D), in that float32 order (1.6).
 SA_HD float keyNormScale(float sumSquares, int D) { return 1.0f / sqrtf(sumSquares / float(D) + 1e-6f); }

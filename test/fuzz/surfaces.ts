@@ -9,8 +9,8 @@
 // non-float32 float, and a shape of the wrong rank or size are RangeErrors; a disposed tensor
 // is AttentionError DISPOSED, an aborted signal ABORTED.
 import {
-  axialPositionEncoding, denseAttention, fromHalf, localAttention, lshAttention, lshHash, sortByBucket, Tensor, toBFloat16,
-  toFloat16, type DType,
+  axialPositionEncoding, denseAttention, embedding, fromHalf, layerNorm, linear, localAttention, lshAttention, lshHash,
+  reformerLocalAttention, sortByBucket, Tensor, toBFloat16, toFloat16, type DType,
 } from '../../lib/index.js';
 import type { Rand } from '../helpers/fuzz.js';
 
@@ -47,6 +47,8 @@ export interface Surface {
   async: boolean;
   /** Arguments every call has (a method's receiver); truncation keeps at least these. */
   fixedArgs?: number;
+  /** Arguments a call cannot do without, when optional ones precede the options (linear's bias). */
+  requiredArgs?: number;
   valid(r: Rand): Args;
   invoke(args: Args): unknown;
   slots: Slot[];
@@ -217,7 +219,7 @@ export function malformOptionsObject(r: Rand, s: Surface, args: Args): Malformed
 }
 
 export function truncate(r: Rand, s: Surface, args: Args): Malformed | undefined {
-  const required = s.options && !s.options.required ? s.options.index : args.length;
+  const required = s.requiredArgs ?? (s.options && !s.options.required ? s.options.index : args.length);
   const fixed = s.fixedArgs ?? 0;
   if (required <= fixed) return undefined;
   const keep = r.int(fixed, required - 1);
@@ -761,6 +763,179 @@ const lsh: Surface = {
   ],
 };
 
+const reformerLocal: Surface = {
+  fn: 'reformerLocalAttention', async: true,
+  valid(r) {
+    const dtype = r.pick(FLOATS);
+    const [B, H, L, D] = [r.int(1, 2), r.int(1, 2), r.int(1, 20), r.int(1, 6)];
+    const opts: Record<string, unknown> = { chunkLength: r.int(1, 8) };
+    if (r.chance(0.3)) opts.chunksBefore = r.int(0, 2);
+    if (r.chance(0.3)) opts.chunksAfter = r.int(0, 2);
+    if (r.chance(0.3)) opts.causal = r.chance(0.5);
+    if (r.chance(0.3)) opts.paddingMask = tensor([B, L], 'int32', () => (r.chance(0.8) ? 1 : 0));
+    return [tensor([B, H, L, D], dtype), tensor([B, H, L, D], dtype), tensor([B, H, L, D], dtype), opts];
+  },
+  invoke: (a) => reformerLocalAttention(...(a as Parameters<typeof reformerLocalAttention>)),
+  slots: [slotAt('q', 0, 4, FLOATS), slotAt('k', 1, 4, FLOATS), slotAt('v', 2, 4, FLOATS), optionSlot('paddingMask', 3, 'paddingMask', 2, ['int32'])],
+  options: {
+    index: 3, required: true, tensors: ['paddingMask'], others: ['layout', 'heads'],
+    kinds: {
+      chunkLength: { kind: 'int', min: 1, max: (a) => 2 ** 31 - 1 - shapeOf(a[0])[2]! },
+      chunksBefore: { kind: 'int', min: 0 }, chunksAfter: { kind: 'int', min: 0 }, causal: { kind: 'boolean' },
+      signal: { kind: 'signal' },
+    },
+  },
+  relations: [
+    (r, args) => {
+      const a = clone(args);
+      const which = r.int(1, 2), shape = shapeOf(a[0]);
+      shape[r.int(0, 3)]! += 1;
+      a[which] = tensor(shape, dtypeOf(a[0]));
+      return { what: `${'qkv'[which]} differs from q in shape`, args: a, expected: 'RangeError', mentions: `${'qkv'[which]}.shape` };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const which = r.int(1, 2);
+      a[which] = tensor(shapeOf(a[0]), r.pick(FLOATS.filter((d) => d !== dtypeOf(a[0]))));
+      return { what: `${'qkv'[which]} has another float dtype`, args: a, expected: 'TypeError', mentions: `${'qkv'[which]}.dtype` };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const [B, , L] = shapeOf(a[0]);
+      const bad = r.pick([2, -1, 9]);
+      optionsOf(a, 3).paddingMask = tensor([B!, L!], 'int32', (i) => (i === 0 ? bad : 1));
+      return { what: `a padding mask value is ${bad}`, args: a, expected: 'RangeError', mentions: 'opts.paddingMask' };
+    },
+  ],
+  extra: [
+    (r, args) => {
+      const a = clone(args);
+      delete optionsOf(a, 3).chunkLength;
+      return { what: 'opts.chunkLength is missing', args: a, expected: 'TypeError', mentions: 'opts.chunkLength' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const o = optionsOf(a, 3);
+      o.layout = 'blhd';
+      if (r.chance(0.5)) delete o.heads;
+      else o.heads = r.pick([0, -1, 1.5, '2']);
+      return { what: "layout 'blhd' without valid heads", args: a, expected: typeof o.heads === 'number' && Number.isInteger(o.heads) ? 'RangeError' : 'TypeError', mentions: 'opts.heads' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      optionsOf(a, 3).layout = r.pick(['BHLD', 'bhdl', 1, null]);
+      return { what: 'an unknown layout', args: a, expected: 'TypeError', mentions: 'opts.layout' };
+    },
+  ],
+};
+
+const linearSurface: Surface = {
+  fn: 'linear', async: true, requiredArgs: 2,
+  valid(r) {
+    const dtype = r.pick(FLOATS);
+    const lead = randomShape(r, r.int(1, 3)), inp = r.int(0, 6), out = r.int(1, 6);
+    const args: Args = [tensor([...lead, inp], dtype), tensor([out, inp], dtype)];
+    if (r.chance(0.6)) args.push(tensor([out], dtype));
+    if (r.chance(0.3)) args[3] = {};
+    return args;
+  },
+  invoke: (a) => linear(...(a as Parameters<typeof linear>)),
+  slots: [slotAt('weight', 1, 2, FLOATS)],
+  options: { index: 3, required: false, tensors: [], kinds: { signal: { kind: 'signal' } } },
+  relations: [
+    (r, args) => {
+      const a = clone(args);
+      const [out, inp] = shapeOf(a[1]);
+      a[1] = tensor([out!, inp! + 1], dtypeOf(a[0]));
+      if (a[2]) a[2] = tensor([out!], dtypeOf(a[0]));
+      return { what: 'weight has another input width than x', args: a, expected: 'RangeError', mentions: 'weight.shape' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const [out] = shapeOf(a[1]);
+      a[2] = tensor(r.chance(0.5) ? [out! + 1] : [out!, 1], dtypeOf(a[0]));
+      return { what: 'bias does not match weight', args: a, expected: 'RangeError', mentions: 'bias.shape' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      const which = r.int(1, 2);
+      const shape = which === 1 ? shapeOf(a[1]) : [shapeOf(a[1])[0]!];
+      a[which] = tensor(shape, r.pick(FLOATS.filter((d) => d !== dtypeOf(a[0]))));
+      const name = which === 1 ? 'weight' : 'bias';
+      return { what: `${name} has another float dtype`, args: a, expected: 'TypeError', mentions: `${name}.dtype` };
+    },
+  ],
+  extra: [
+    (r, args) => {
+      const a = clone(args);
+      const [what, make] = r.pick(NOT_TENSORS.filter(([w]) => w !== 'null'));
+      a[r.pick([0, 2])] = make();
+      return { what: `x or bias is ${what}`, args: a, expected: 'TypeError', mentions: 'must be a Tensor' };
+    },
+    (r, args) => {
+      const a = clone(args);
+      a[0] = tensor(shapeOf(a[0]), 'int32');
+      return { what: 'x is int32', args: a, expected: 'TypeError', mentions: 'x.dtype' };
+    },
+  ],
+};
+
+const layerNormSurface: Surface = {
+  fn: 'layerNorm', async: true,
+  valid(r) {
+    const dtype = r.pick(FLOATS);
+    const shape = randomShape(r, r.int(1, 3));
+    const width = shape[shape.length - 1]!;
+    return [tensor(shape, dtype), tensor([width], dtype), tensor([width], dtype), r.chance(0.5) ? { eps: r.next() } : undefined];
+  },
+  invoke: (a) => layerNorm(...(a as Parameters<typeof layerNorm>)),
+  slots: [slotAt('weight', 1, 1, FLOATS), slotAt('bias', 2, 1, FLOATS)],
+  options: { index: 3, required: false, tensors: [], kinds: { eps: { kind: 'float32' }, signal: { kind: 'signal' } } },
+  relations: [
+    (r, args) => {
+      const a = clone(args);
+      const which = r.int(1, 2);
+      a[which] = tensor([shapeOf(a[which])[0]! + 1], dtypeOf(a[0]));
+      return { what: `${which === 1 ? 'weight' : 'bias'} is not as wide as x`, args: a, expected: 'RangeError', mentions: `${which === 1 ? 'weight' : 'bias'}.shape` };
+    },
+  ],
+  extra: [
+    (r, args) => {
+      const a = clone(args);
+      optionsOf(a, 3).eps = -r.next() - 1e-3;
+      return { what: 'eps is negative', args: a, expected: 'RangeError', mentions: 'opts.eps' };
+    },
+  ],
+};
+
+const embeddingSurface: Surface = {
+  fn: 'embedding', async: true,
+  valid(r) {
+    const rows = r.int(1, 6);
+    const ids = tensor(randomShape(r, r.int(0, 3)), 'int32', () => r.int(0, rows - 1));
+    return [ids, tensor([rows, r.int(1, 5)], r.pick(FLOATS)), r.chance(0.3) ? {} : undefined];
+  },
+  invoke: (a) => embedding(...(a as Parameters<typeof embedding>)),
+  slots: [slotAt('table', 1, 2, FLOATS)],
+  options: { index: 2, required: false, tensors: [], kinds: { signal: { kind: 'signal' } } },
+  relations: [
+    (r, args) => {
+      const a = clone(args);
+      const rows = shapeOf(a[1])[0]!;
+      a[0] = tensor([r.int(1, 4)], 'int32', (i) => (i === 0 ? r.pick([rows, rows + 5, -1]) : 0));
+      return { what: 'an id outside the table', args: a, expected: 'RangeError', mentions: 'ids[' };
+    },
+  ],
+  extra: [
+    (r, args) => {
+      const a = clone(args);
+      a[0] = tensor(shapeOf(a[0]), r.pick(FLOATS));
+      return { what: 'ids are not int32', args: a, expected: 'TypeError', mentions: 'ids.dtype' };
+    },
+  ],
+};
+
 export const SURFACES: Surface[] = [
   tensorFrom, tensorTo, ...halfConversions, fromHalfSurface, dense, axial, local, lshHashSurface, sortSurface, lsh,
+  reformerLocal, linearSurface, layerNormSurface, embeddingSurface,
 ];
