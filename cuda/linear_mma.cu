@@ -6,9 +6,11 @@
 #include <cstdint>
 
 #include "cuda/check.h"
+#include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/linear_mma.h"
 #include "cuda/mma.cuh"
+#include "cuda/ptx.cuh"
 #include "kernels/half.h"
 
 namespace sa {
@@ -51,8 +53,8 @@ template <DType T>
 __global__ void __launch_bounds__(kThreads) linearMmaKernel(LinearShape s, const uint16_t* __restrict__ x,
                                                             const uint16_t* __restrict__ w,
                                                             const uint16_t* __restrict__ bias, uint16_t* __restrict__ y) {
-#if __CUDA_ARCH__ >= 800  // cp.async and bfloat16 mma.sync; older devices never launch it
-  extern __shared__ uint4 smemChunks[];
+#if SA_CUDA_SM80_CODE  // cp.async and bfloat16 mma.sync; older devices never launch it
+  SA_DYNAMIC_SHARED(uint4, smemChunks);
   uint16_t* xs = reinterpret_cast<uint16_t*>(smemChunks);
   uint16_t* ws = xs + 2 * kXStage;
   const int64_t row0 = int64_t(blockIdx.x) * kBlockM;

@@ -22,7 +22,7 @@ const host = (data, shape) => ({ dtype: 0, shape, device: -1, host: data });
 const empty = (shape) => ({ dtype: 0, shape, device: 0, buffer: native.DeviceBuffer.allocate(0, size(shape) * 4) });
 const toDevice = async (data, shape) => { const t = empty(shape); await native.copyTensor(host(data, shape), t); return t; };
 const toHost = async (t) => { const data = new Float32Array(size(t.shape)); await native.copyTensor(t, host(data, t.shape)); return data; };
-const options = (nHashes) => ({ bucketFactors: [4], nHashes, chunkLength: 64, chunksBefore: 1, chunksAfter: 0, causal: false });
+const options = (nHashes) => ({ bucketFactors: [4], nHashes, chunkLength: 64, chunksBefore: 1, chunksAfter: 0, causal: false, layout: 'bhld' });
 
 const live = () => native.memoryStats().cudaLiveBytes;
 const start = live();
