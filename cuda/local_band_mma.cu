@@ -1,5 +1,5 @@
 // The band of sliding-window attention on tensor cores, float16 / bfloat16 inputs with float32
-// accumulation (kernels/local.h, SEMANTICS.md 2): the scheme of cuda/dense_mma.cu over a key
+// accumulation (kernels/local.h, docs/semantics.md 2): the scheme of cuda/dense_mma.cu over a key
 // sequence made of the batch row's global columns (gathered through the global list) followed
 // by the key tiles of the query tile's band; tiles outside the band are never visited. Inside
 // the band only its two diagonal edges are masked element by element; padding and global keys

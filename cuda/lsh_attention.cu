@@ -162,7 +162,7 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
   }
 }
 
-// out[t] = Σ_r w_r · roundOut[r, t] with the weights of SEMANTICS 1.8; one warp per token.
+// out[t] = Σ_r w_r · roundOut[r, t] with the weights of docs/semantics.md 1.8; one warp per token.
 template <DType T>
 __global__ void combineRoundsKernel(int64_t heads, HeadLayout layout, int rounds, const float* roundOut,
                                     const float* roundLse, typename Storage<T>::type* out) {

@@ -1,5 +1,5 @@
 // LSH chunked attention on tensor cores, float16 / bfloat16 inputs with float32 accumulation
-// (SEMANTICS.md 1.5 to 1.7): a block takes 64 query slots of one chunk, four warps of 16 rows;
+// (docs/semantics.md 1.5 to 1.7): a block takes 64 query slots of one chunk, four warps of 16 rows;
 // the chunk's key slots stream through shared memory 64 at a time, double-buffered, gathered
 // through the sorted index with cp.async straight from the original layout (normalised keys
 // in the input dtype, values), and meet the queries in mma.sync products. The replacement

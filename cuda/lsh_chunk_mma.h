@@ -32,7 +32,7 @@ struct LshChunkMmaArgs {
 // float16 / bfloat16, D = 64 or 128, 16-byte aligned tensors, compute capability >= 8.
 bool lshChunkMmaSupports(DType dtype, int D, const void* qk, const void* v, const void* out);
 
-// keys [heads, Lp, D] in dtype: n(x[t]) (SEMANTICS 1.6), or x[t] / sqrt(D) when !normalize
+// keys [heads, Lp, D] in dtype: n(x[t]) (docs/semantics.md 1.6), or x[t] / sqrt(D) when !normalize
 // (Reformer's local attention), for t < L; zero rows after. x: rows of `layout`.
 void lshNormalizeKeysMma(cudaStream_t stream, DType dtype, int64_t heads, const HeadLayout& layout, int Lp,
                          bool normalize, const void* x, void* keys);

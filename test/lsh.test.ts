@@ -38,7 +38,7 @@ interface RandomCase extends LshReferenceConfig {
   padded?: number;
 }
 
-// Random cases checked against the naive reference: every path and edge of SEMANTICS 1.2-1.10.
+// Random cases checked against the naive reference: every path and edge of docs/semantics.md 1.2-1.10.
 const RANDOM_CASES: RandomCase[] = [
   { name: 'L = 1 (standard path, only the self key)', B: 1, H: 2, L: 1, D: 8, nHashes: 3, nBuckets: 4, chunkLength: 4, chunksBefore: 1, chunksAfter: 0, causal: false },
   { name: 'L = 2, causal (standard path)', B: 2, H: 1, L: 2, D: 8, nHashes: 2, nBuckets: 4, chunkLength: 8, chunksBefore: 1, chunksAfter: 0, causal: true },
@@ -181,7 +181,7 @@ describe('lshAttention', () => {
       });
     }
 
-    it('reproduces the float32 rounding of rows that see only themselves (SEMANTICS 1.9)', async () => {
+    it('reproduces the float32 rounding of rows that see only themselves (docs/semantics.md 1.9)', async () => {
       const fx = FIXTURES.find((f) => f.config.causal && f.config.num_hashes > 1 && f.config.path === 'chunked')!;
       const out = (await (await lshAttention((await fixtureTensor(device, fx, 'qk'))!, (await fixtureTensor(device, fx, 'v'))!, {
         ...fixtureOptions(fx), rotations: await fixtureTensor(device, fx, 'rotations'),

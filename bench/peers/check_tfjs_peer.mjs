@@ -218,7 +218,7 @@ function denseReference(q, k, v, [B, H, L, D], Lk, scale, causal) {
   return out;
 }
 
-/** SEMANTICS section 2 with a [left, right] window, keys outside [0, L) absent. */
+/** docs/semantics.md section 2 with a [left, right] window, keys outside [0, L) absent. */
 function localReference(q, k, v, qg, kg, vg, mask, [B, H, L, D], [left, right]) {
   const FMIN = -3.4028234663852886e38;
   const out = new Float64Array(B * H * L * D);

@@ -1,5 +1,5 @@
 // Reference attention computations written with plain TensorFlow.js ops, used as a
-// peer in the benchmarks. The math follows shared/SEMANTICS.md exactly:
+// peer in the benchmarks. The math follows docs/semantics.md exactly:
 //   * denseAttention: softmax(q k^T * scale [+ causal mask]) v
 //   * localAttention: Longformer sliding window with global tokens (section 2)
 //   * lshAttention:   Reformer LSH attention (section 1, any-L rule 1.10)
@@ -23,9 +23,9 @@
 //   * batched matmuls run the wasm backend's naive loop (only non-transposed 2-D matmuls
 //     reach XNNPACK); that is what local and LSH attention cost a tfjs user there.
 
-/** float32 lowest: Longformer's additive mask value (SEMANTICS 2.2). */
+/** float32 lowest: Longformer's additive mask value (docs/semantics.md 2.2). */
 const FMIN = -3.4028234663852886e38;
-/** Reformer's replacement values: masked keys, then the query's own key (SEMANTICS 1.7). */
+/** Reformer's replacement values: masked keys, then the query's own key (docs/semantics.md 1.7). */
 const LSH_MASK_VALUE = -1e9;
 const LSH_SELF_VALUE = -1e5;
 
@@ -172,14 +172,14 @@ export function denseAttention(tf, q, k, v, { scale, causal = false } = {}) {
 // Local (sliding-window) attention, Longformer semantics
 
 /**
- * Sliding-window attention with optional global tokens (SEMANTICS section 2).
+ * Sliding-window attention with optional global tokens (docs/semantics.md section 2).
  *
  * Query t sees keys t - left ... t + right (those inside [0, L)). The sequence is cut into
  * blocks of max(left, right) tokens; each query block attends to its own block and the
  * neighbouring blocks its window reaches, with a band mask, so the work is O(L * window)
  * and no L x L matrix is formed. The global tokens' keys are appended to every block's
  * keys as extra columns. L need not be a multiple of the block size (the tail is padded
- * and cropped, SEMANTICS 2.5).
+ * and cropped, docs/semantics.md 2.5).
  *
  * @param {object} tf
  * @param {tf.Tensor} q  [B, H, L, D] query projection, not yet scaled by 1/sqrt(D)
@@ -315,7 +315,7 @@ export function localAttention(tf, q, k, v, { window, attentionMask, global } = 
 // ---------------------------------------------------------------------------------------
 // LSH attention, Reformer semantics
 
-/** Rotation width and bucket count for an int or factorised bucket spec (SEMANTICS 1.3). */
+/** Rotation width and bucket count for an int or factorised bucket spec (docs/semantics.md 1.3). */
 function bucketSpec(nBuckets) {
   const factors = Array.isArray(nBuckets) ? nBuckets : [nBuckets];
   for (const f of factors) {
@@ -332,7 +332,7 @@ function bucketSpec(nBuckets) {
 
 /**
  * Key normalisation n(x) = (x * rsqrt(mean_d(x^2) + 1e-6)) / sqrt(D), in that order
- * (SEMANTICS 1.6).
+ * (docs/semantics.md 1.6).
  */
 function normaliseKeys(tf, x) {
   const D = x.shape[x.rank - 1];
@@ -394,7 +394,7 @@ function hashAndSort(tf, qk, rotations, nBuckets, isPadToken) {
 }
 
 /**
- * Scores, masks and log-sum-exp of query slots against key slots (SEMANTICS 1.7).
+ * Scores, masks and log-sum-exp of query slots against key slots (docs/semantics.md 1.7).
  * @param q [..., c, D]  @param k, v [..., K, D]
  * @param qPos [..., c, 1], kPos [..., 1, K]  original token positions (float32, exact)
  * @param keyOk [..., 1, K] float 1 = real key, 0 = padding; or null
@@ -414,7 +414,7 @@ function maskedAttend(tf, q, k, v, qPos, kPos, keyOk, causal) {
   const notSelf = step(tf, () => tf.minimum(tf.abs(offset), 1), offset);   // 0 iff offset == 0
   scores = keepOrFill(tf, scores, notSelf, LSH_SELF_VALUE);
   // 3. float32 max + log(sum(exp(x - max))): the rounding of that last addition is part of
-  // the reference result (SEMANTICS 1.9).
+  // the reference result (docs/semantics.md 1.9).
   const lse = tf.logSumExp(scores, -1, true);
   const probs = step(tf, () => tf.exp(tf.sub(scores, lse)), scores);
   const out = tf.matMul(probs, v);
@@ -423,7 +423,7 @@ function maskedAttend(tf, q, k, v, qPos, kPos, keyOk, causal) {
 }
 
 /**
- * Reformer LSH self-attention (SEMANTICS section 1).
+ * Reformer LSH self-attention (docs/semantics.md section 1).
  *
  * @param {object} tf
  * @param {tf.Tensor} qk  [B, H, L, D] shared query/key vectors (raw)
@@ -448,7 +448,7 @@ export function lshAttention(tf, qk, v, {
   const c = chunkLength;
   if (!(Number.isInteger(c) && c > 0)) throw new Error('lshAttention: chunkLength must be a positive integer');
   return tf.tidy(() => {
-    // Any L (SEMANTICS 1.10): pad to a multiple of c with padding tokens, crop at the end.
+    // Any L (docs/semantics.md 1.10): pad to a multiple of c with padding tokens, crop at the end.
     let L = L0;
     let mask = paddingMask ? paddingMask.toInt() : null;
     if (L0 > c && L0 % c !== 0) {
@@ -462,7 +462,7 @@ export function lshAttention(tf, qk, v, {
 
     let out;
     if (L <= c) {
-      // Standard path: full attention with the same masks, no hashing (SEMANTICS 1.2).
+      // Standard path: full attention with the same masks, no hashing (docs/semantics.md 1.2).
       const pos = tf.range(0, L);
       out = maskedAttend(tf, qk, normaliseKeys(tf, qk), v, pos.reshape([L, 1]), pos.reshape([1, L]),
         keyOk ? keyOk.reshape([B, 1, 1, L]) : null, causal).out;
@@ -476,7 +476,7 @@ export function lshAttention(tf, qk, v, {
   });
 }
 
-/** The chunked LSH path (SEMANTICS 1.3 - 1.8) for L a multiple of c, L > c. */
+/** The chunked LSH path (docs/semantics.md 1.3 - 1.8) for L a multiple of c, L > c. */
 function chunkedLsh(tf, qk, v, keyOk, { rotations, nHashes, nBuckets, c, nb, na, causal }) {
   const [B, H, L, D] = qk.shape;
   const nh = nHashes;
@@ -517,7 +517,7 @@ function chunkedLsh(tf, qk, v, keyOk, { rotations, nHashes, nBuckets, c, nb, na,
   if (nh === 1) return o.reshape([B, H, L, D]);
   const lse = batchGather(tf, lseS.reshape([B, H, S]), undoFlat).reshape([B, H, nh, L]);
 
-  // Combine rounds with weights exp(lse_r - logsumexp_r lse_r) (float32, SEMANTICS 1.8).
+  // Combine rounds with weights exp(lse_r - logsumexp_r lse_r) (float32, docs/semantics.md 1.8).
   return tf.tidy(() => {
     const weights = tf.exp(tf.sub(lse, tf.logSumExp(lse, 2, true)));
     return tf.sum(tf.mul(o, weights.expandDims(4)), 2);
@@ -533,7 +533,7 @@ export function lshBucketsAndOrder(tf, qk, { rotations, nBuckets, paddingMask })
   return tf.tidy(() => {
     const [B, H, L] = qk.shape;
     const nh = rotations.shape[2];
-    // The padding bucket exists only if the batch has a padding token (SEMANTICS 1.3).
+    // The padding bucket exists only if the batch has a padding token (docs/semantics.md 1.3).
     const hasPad = paddingMask != null && tf.min(paddingMask).dataSync()[0] === 0;
     const isPadToken = hasPad ? tf.equal(paddingMask.toInt(), int(tf, 0)) : null;
     const { bucket, order } = hashAndSort(tf, qk, rotations, nBuckets, isPadToken);

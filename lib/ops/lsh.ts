@@ -135,7 +135,7 @@ function checkChunkNeighbours(fn: string, nChunks: number, chunkLength: number, 
 }
 
 /**
- * LSH buckets of qk [B, H, L, D] (SEMANTICS.md 1.3): int32 [B, H, nHashes·L], round r at
+ * LSH buckets of qk [B, H, L, D] (docs/semantics.md 1.3): int32 [B, H, nHashes·L], round r at
  * [r·L, (r+1)·L), offset by r·N' where N' is the bucket count plus one when any token of the
  * batch is padding; padding tokens take that extra last bucket. nHashes is rotations.shape[2].
  */
@@ -187,7 +187,7 @@ export async function sortByBucket(
 }
 
 /**
- * Reformer LSH self-attention (SEMANTICS.md section 1) of qk and v [B, H, L, D]: returns
+ * Reformer LSH self-attention (docs/semantics.md section 1) of qk and v [B, H, L, D]: returns
  * [B, H, L, D] (or [B, L, H·D] each with layout 'blhd'). qk is the shared query/key: queries
  * use it raw, keys its normalised copy.
  *

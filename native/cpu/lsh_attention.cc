@@ -14,7 +14,7 @@
 //
 // Results go to the tokens' original positions: straight into `out` with one round, else into
 // the per-round rows of the current block of heads ([heads of the block, rounds, L, D] and
-// their lse), which a last pass combines with the weights of SEMANTICS 1.8. The rows are
+// their lse), which a last pass combines with the weights of docs/semantics.md 1.8. The rows are
 // scattered, so they are streamed around the caches instead of evicting the window. Within a
 // round every token has exactly one slot, so tasks never write the same row.
 #include <algorithm>
@@ -144,7 +144,7 @@ float sumOfSquares(const float* x, int D) {
   return sum;
 }
 
-// keyScales[bh * L + t] for every token: the norm part of n(x) (SEMANTICS 1.6), computed once
+// keyScales[bh * L + t] for every token: the norm part of n(x) (docs/semantics.md 1.6), computed once
 // rather than in every window and round that gathers the key.
 void computeKeyScales(const CpuContext& ctx, int64_t tokens, const HeadLayout& layout, const float* qk,
                       float* keyScales) {
@@ -287,7 +287,7 @@ void attendHeads(const CpuContext& ctx, const PassPlan& plan, int64_t nHeads, co
   });
 }
 
-// out[t] = Σ_r w_r · roundOut[r, t] for the tokens of the pass's heads (SEMANTICS 1.8).
+// out[t] = Σ_r w_r · roundOut[r, t] for the tokens of the pass's heads (docs/semantics.md 1.8).
 void combineRounds(const CpuContext& ctx, int64_t nHeads, int L, int D, const PassOutputs& out) {
   const int blocks = (L + kRowsPerTask - 1) / kRowsPerTask;
   parallelFor(ctx, nHeads * blocks, [&](int64_t task) {

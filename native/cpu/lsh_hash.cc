@@ -15,7 +15,7 @@ namespace {
 
 constexpr int kTokenTile = 64;
 
-// The batch-wide rule of SEMANTICS 1.3: one padding token anywhere adds the padding bucket.
+// The batch-wide rule of docs/semantics.md 1.3: one padding token anywhere adds the padding bucket.
 bool batchHasPadding(const LshHashShape& s, const int32_t* paddingMask) {
   if (s.Lp > s.L) return true;
   if (!paddingMask) return false;

@@ -1,4 +1,4 @@
-// Axial positional encodings (SEMANTICS.md section 3).
+// Axial positional encodings (docs/semantics.md section 3).
 //
 //   w0  [n0, d0], w1 [n1, d1]   any 2- or 4-byte element type (the op is a gather of rows)
 //   positionIds [B, L] int32, or null for p = j (then B must be 1)

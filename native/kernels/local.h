@@ -1,4 +1,4 @@
-// Sliding-window attention with symmetric global attention (Longformer; SEMANTICS.md 2).
+// Sliding-window attention with symmetric global attention (Longformer; docs/semantics.md 2).
 //
 //   q, k, v                     [B, H, L, D]  local projections; q unscaled
 //   qGlobal, kGlobal, vGlobal   [B, H, L, D]  global projections (may alias q, k, v)

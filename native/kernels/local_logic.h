@@ -1,4 +1,4 @@
-// Index and mask logic of sliding-window attention with global tokens (SEMANTICS.md 2),
+// Index and mask logic of sliding-window attention with global tokens (docs/semantics.md 2),
 // shared by the CPU and CUDA kernels so that the CPU tests exercise what the GPU runs.
 //
 // Window: query t sees the window keys j in [t - left, t + right] ∩ [0, L). Hugging Face's
@@ -29,7 +29,7 @@ namespace sa {
 
 enum class TokenRole : int { Padding, Local, Global };
 
-// Only the sign of a mask value matters (SEMANTICS 2.1); the API accepts -1, 0 and 1 only.
+// Only the sign of a mask value matters (docs/semantics.md 2.1); the API accepts -1, 0 and 1 only.
 SA_HD bool validMaskValue(int32_t value) { return value >= -1 && value <= 1; }
 
 SA_HD TokenRole tokenRole(int32_t maskValue) {

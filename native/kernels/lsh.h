@@ -1,4 +1,4 @@
-// Reformer LSH self-attention (SEMANTICS.md section 1): hashing, sorting by bucket, chunked
+// Reformer LSH self-attention (docs/semantics.md section 1): hashing, sorting by bucket, chunked
 // attention with the rounds combined, on CPU and CUDA.
 //
 // Layouts (row-major, contiguous):
@@ -11,7 +11,7 @@
 //   out          [B, H, L, D]
 //   (qk, v and out may instead be [B, L, H * D], tokenMajor: kernels/head_layout.h)
 //
-// Lengths past L: SEMANTICS 1.10 pads a sequence whose L > chunkLength is not a multiple of
+// Lengths past L: docs/semantics.md 1.10 pads a sequence whose L > chunkLength is not a multiple of
 // chunkLength to Lp. The kernels never copy the padded sequence: tokens at positions in
 // [L, Lp) are padding tokens of the index logic (extra bucket, masked as keys, zero rows),
 // and the rows of out stop at L.

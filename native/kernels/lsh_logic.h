@@ -1,4 +1,4 @@
-// The index, mask and chunk logic of LSH attention (SEMANTICS.md section 1), shared by the CPU
+// The index, mask and chunk logic of LSH attention (docs/semantics.md section 1), shared by the CPU
 // and CUDA kernels: the CPU tests exercise exactly what the GPU runs; only tiling and
 // arithmetic order differ between the two.
 #pragma once
@@ -64,7 +64,7 @@ SA_HD ArgmaxEntry noCandidate() { return {-INFINITY, 0}; }
 // The two entries of concat(y, -y) that column k of a factor's slice contributes.
 SA_HD ArgmaxEntry signedCandidates(float y, int k, int half) { return firstMax({y, k}, {-y, half + k}); }
 
-// Tokens at or past the real length L are the padding that SEMANTICS 1.10 appends.
+// Tokens at or past the real length L are the padding that docs/semantics.md 1.10 appends.
 SA_HD bool isPaddingToken(const int32_t* maskRow, int t, int L) { return t >= L || (maskRow && maskRow[t] == 0); }
 
 // N': one extra bucket, batch-wide, as soon as any token of the batch is padding.

@@ -1,4 +1,4 @@
-// Naive float64 references, written from SEMANTICS.md independently of the kernels.
+// Naive float64 references, written from docs/semantics.md independently of the kernels.
 
 /** softmax(scale · q kᵀ (+ causal)) v per (b, h); q [B,H,Lq,D], k/v [B,H,Lk,D]. */
 export function denseReference(

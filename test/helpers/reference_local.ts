@@ -1,9 +1,9 @@
 // Naive float64 reference of Longformer sliding-window attention with global tokens,
-// written from SEMANTICS.md section 2 (generalised to a [left, right] window) independently
+// written from docs/semantics.md section 2 (generalised to a [left, right] window) independently
 // of the kernels: an explicit L×L window mask per batch row, the batch-wide n_max global
 // columns, FMIN added to removed window keys and replacing unused global columns.
 
-/** float32 lowest, the mask constant of SEMANTICS 2.2 and 2.3. */
+/** float32 lowest, the mask constant of docs/semantics.md 2.2 and 2.3. */
 export const FMIN = -3.4028234663852886e38;
 
 export interface LocalCase {
@@ -57,7 +57,7 @@ function softmaxCombine(scores: number[], rows: (number | null)[], values: Float
   });
 }
 
-/** [B, H, L, D] per SEMANTICS 2.4: global rows from 2.3, padding rows 0, the rest from 2.2. */
+/** [B, H, L, D] per docs/semantics.md 2.4: global rows from 2.3, padding rows 0, the rest from 2.2. */
 export function localReference(c: LocalCase): Float64Array {
   const [B, H, L, D] = c.shape;
   const mask = c.mask ?? new Int32Array(B * L);

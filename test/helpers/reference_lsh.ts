@@ -1,4 +1,4 @@
-// Naive float64 reference of Reformer LSH attention, written from SEMANTICS.md section 1
+// Naive float64 reference of Reformer LSH attention, written from docs/semantics.md section 1
 // independently of the kernels: the padded sequence of 1.10 is built explicitly, and every
 // query scores the explicit key list of its chunk densely. Only the two final log-sum-exp
 // additions are rounded to float32 (Math.fround), as 1.9 requires.

@@ -45,7 +45,7 @@ export function reformerLocalReference(q: Float32Array, k: Float32Array, v: Floa
         });
         // Hugging Face's softmax is exp(score - logsumexp) with the logsumexp a float32 value:
         // a row whose every key is masked (-1e9) has lse = fl32(-1e9 + log K) = -1e9, so each
-        // key weighs 1 and the output is the sum of the values (SEMANTICS 1.9's effect).
+        // key weighs 1 and the output is the sum of the values (docs/semantics.md 1.9's effect).
         const max = Math.max(...scores);
         const sum = scores.reduce((a, s) => a + Math.exp(s - max), 0);
         const lse = Math.fround(max + Math.fround(Math.log(sum)));
