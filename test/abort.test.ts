@@ -37,6 +37,17 @@ async function abortWhileRunning(run: (signal: AbortSignal) => Promise<Tensor>, 
   throw new Error('the op finished before the abort in each of 5 attempts: nothing was measured');
 }
 
+/**
+ * The time an op takes to stop after abort(), at its best over up to three runs: on a loaded
+ * machine one run can wait for a CPU long after it stopped working. An op that does not stop at
+ * a task boundary is slow in every run.
+ */
+async function stopLatency(run: (signal: AbortSignal) => Promise<Tensor>, fullTime: number): Promise<number> {
+  let best = Infinity;
+  for (let attempt = 0; attempt < 3 && best >= fullTime / 4; attempt++) best = Math.min(best, await abortWhileRunning(run, fullTime));
+  return best;
+}
+
 describe('AbortSignal', () => {
   describe('aborted before the work starts', () => {
     it('rejects with ABORTED, allocates nothing and leaves no listener', async () => {
@@ -68,13 +79,15 @@ describe('AbortSignal', () => {
 
   describe('aborted while running', () => {
     it('stops a long CPU op at the next task boundary, within a few tasks of work', async () => {
-      const x = long();
+      // Long enough (about a second) that a thread waiting for a CPU is small beside it.
+      const [B2, H2, L2, D2] = sanitized ? [1, 8, 4096, 32] : [1, 8, 8192, 64];
+      const x = Tensor.from(randn(B2 * H2 * L2 * D2, 4), [B2, H2, L2, D2]);
       const full = performance.now();
       (await denseAttention(x, x, x)).dispose();
       const fullTime = performance.now() - full;
       await settleGarbage();
       const before = memoryStats().cpuBytes;
-      const latency = await abortWhileRunning((signal) => denseAttention(x, x, x, { signal }), fullTime);
+      const latency = await stopLatency((signal) => denseAttention(x, x, x, { signal }), fullTime);
       expect(latency, `stopped ${latency.toFixed(0)} ms after abort(); a full run takes ${fullTime.toFixed(0)} ms`).toBeLessThan(fullTime / 4);
       expect(memoryStats().cpuBytes).toBe(before);
     });
@@ -87,7 +100,7 @@ describe('AbortSignal', () => {
       const fullTime = performance.now() - full;
       await settleGarbage();
       const before = memoryStats().cpuBytes;
-      const latency = await abortWhileRunning((signal) => localAttention(x, x, x, { window: 256, signal }), fullTime);
+      const latency = await stopLatency((signal) => localAttention(x, x, x, { window: 256, signal }), fullTime);
       expect(latency, `stopped ${latency.toFixed(0)} ms after abort(); a full run takes ${fullTime.toFixed(0)} ms`).toBeLessThan(fullTime / 4);
       expect(memoryStats().cpuBytes).toBe(before);
     });
@@ -101,7 +114,7 @@ describe('AbortSignal', () => {
       const fullTime = performance.now() - full;
       await settleGarbage();
       const before = memoryStats().cpuBytes;
-      const latency = await abortWhileRunning((signal) => lshAttention(x, x, { ...opts, signal }), fullTime);
+      const latency = await stopLatency((signal) => lshAttention(x, x, { ...opts, signal }), fullTime);
       expect(latency, `stopped ${latency.toFixed(0)} ms after abort(); a full run takes ${fullTime.toFixed(0)} ms`).toBeLessThan(fullTime / 4);
       expect(memoryStats().cpuBytes).toBe(before);
     });
