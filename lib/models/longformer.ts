@@ -13,7 +13,7 @@ import { checkTensor, describe, shapeText } from '../validate.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { activationOf, ConfigReader, type ActivationName, type ConfigValues } from './config.js';
 import {
-  adoptWeights, checkPlacement, Scope, WeightReader, type Placement, type PlacementOptions, type WeightMap,
+  adoptWeights, checkPlacement, Scope, WeightOwner, WeightReader, type Placement, type PlacementOptions, type WeightMap,
 } from './weights.js';
 
 /** LongformerConfig's defaults (configuration_longformer.py), for keys a config.json leaves out. */
@@ -114,17 +114,16 @@ async function globalRowsOf(mask: Int32Array, B: number, L: number, E: number, d
  * sliding-window attention with symmetric global attention, heads merged. forward takes and
  * returns [B, L, hidden] (the attention output before LongformerSelfOutput); any L.
  */
-export class LongformerSelfAttention {
+export class LongformerSelfAttention extends WeightOwner {
   readonly heads: number;
   readonly hidden: number;
   /** Hugging Face's attention_window of this layer (keys visible on each side: window / 2). */
   readonly window: number;
   readonly placement: Placement;
-  readonly #reader: WeightReader;
   readonly #p: AttentionProjections;
 
   private constructor(reader: WeightReader, heads: number, hidden: number, window: number, p: AttentionProjections) {
-    this.#reader = reader;
+    super(reader);
     this.placement = reader.placement;
     this.heads = heads;
     this.hidden = hidden;
@@ -206,19 +205,6 @@ export class LongformerSelfAttention {
     const projected = scope.keep(await project(rows, this.#p.queryGlobal, signal));
     const table = scope.keep(await concat([projected, globals.zeroRow], 0));
     return scope.keep(await embedding(globals.scatter, table));
-  }
-
-  /** @internal */
-  get _reader(): WeightReader {
-    return this.#reader;
-  }
-
-  dispose(): void {
-    this.#reader.dispose();
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
   }
 }
 

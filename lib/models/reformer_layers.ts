@@ -8,7 +8,9 @@ import { reformerLocalAttention } from '../ops/reformer_local.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor, describe, shapeText } from '../validate.js';
 import { ConfigReader, type ConfigValues } from './config.js';
-import { checkPlacement, Scope, WeightReader, type Placement, type PlacementOptions, type WeightMap } from './weights.js';
+import {
+  checkPlacement, Scope, WeightOwner, WeightReader, type Placement, type PlacementOptions, type WeightMap,
+} from './weights.js';
 
 /** ReformerConfig's defaults (configuration_reformer.py), for keys a config.json leaves out. */
 export const REFORMER_DEFAULTS: ConfigValues = {
@@ -90,12 +92,11 @@ export interface ReformerLSHForward {
  * LSH attention with the configuration's hashes, buckets and chunks, heads merged. forward
  * takes [B, L, hidden] and returns [B, L, H·D] (before ReformerSelfOutput).
  */
-export class ReformerLSHSelfAttention {
+export class ReformerLSHSelfAttention extends WeightOwner {
   readonly heads: number;
   readonly headSize: number;
   readonly hidden: number;
   readonly placement: Placement;
-  readonly #reader: WeightReader;
   readonly #queryKey: Tensor;
   readonly #value: Tensor;
   readonly #options: { nHashes: number; chunkLength: number; chunksBefore: number; chunksAfter: number; causal: boolean };
@@ -105,7 +106,7 @@ export class ReformerLSHSelfAttention {
 
   private constructor(reader: WeightReader, c: ConfigReader, queryKey: Tensor, value: Tensor) {
     const { hidden, heads, headSize } = attentionShape(c);
-    this.#reader = reader;
+    super(reader);
     this.placement = reader.placement;
     this.hidden = hidden;
     this.heads = heads;
@@ -164,19 +165,6 @@ export class ReformerLSHSelfAttention {
       scope.dispose();
     }
   }
-
-  /** @internal */
-  get _reader(): WeightReader {
-    return this.#reader;
-  }
-
-  dispose(): void {
-    this.#reader.dispose();
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
 }
 
 export interface ReformerLocalForward {
@@ -190,18 +178,17 @@ export interface ReformerLocalForward {
  * local attention (reformerLocalAttention), heads merged. forward takes [B, L, hidden] and
  * returns [B, L, H·D] (before ReformerSelfOutput).
  */
-export class ReformerLocalSelfAttention {
+export class ReformerLocalSelfAttention extends WeightOwner {
   readonly heads: number;
   readonly headSize: number;
   readonly hidden: number;
   readonly placement: Placement;
-  readonly #reader: WeightReader;
   readonly #weights: { query: Tensor; key: Tensor; value: Tensor };
   readonly #options: { chunkLength: number; chunksBefore: number; chunksAfter: number; causal: boolean };
 
   private constructor(reader: WeightReader, c: ConfigReader, weights: { query: Tensor; key: Tensor; value: Tensor }) {
     const { hidden, heads, headSize } = attentionShape(c);
-    this.#reader = reader;
+    super(reader);
     this.placement = reader.placement;
     this.hidden = hidden;
     this.heads = heads;
@@ -246,19 +233,6 @@ export class ReformerLocalSelfAttention {
       scope.dispose();
     }
   }
-
-  /** @internal */
-  get _reader(): WeightReader {
-    return this.#reader;
-  }
-
-  dispose(): void {
-    this.#reader.dispose();
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
 }
 
 export interface AxialForward {
@@ -274,15 +248,14 @@ export interface AxialForward {
  * [1, l1, d1] (axial_pos_shape (l0, l1), axial_pos_embds_dim (d0, d1), d0 + d1 = hidden_size);
  * position p gets concat(w0[p div l1], w1[p mod l1]).
  */
-export class AxialPositionEmbeddings {
+export class AxialPositionEmbeddings extends WeightOwner {
   readonly shape: readonly [number, number];
   readonly dims: readonly [number, number];
   readonly placement: Placement;
-  readonly #reader: WeightReader;
   readonly #weights: [Tensor, Tensor];
 
   private constructor(reader: WeightReader, shape: [number, number], dims: [number, number], weights: [Tensor, Tensor]) {
-    this.#reader = reader;
+    super(reader);
     this.placement = reader.placement;
     this.shape = shape;
     this.dims = dims;
@@ -319,18 +292,5 @@ export class AxialPositionEmbeddings {
     } finally {
       scope.dispose();
     }
-  }
-
-  /** @internal */
-  get _reader(): WeightReader {
-    return this.#reader;
-  }
-
-  dispose(): void {
-    this.#reader.dispose();
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
   }
 }

@@ -141,3 +141,25 @@ export class Scope {
     for (const t of this.#tensors.splice(0)) t.dispose();
   }
 }
+
+/** A layer that owns the parameters its WeightReader read: dispose() frees the ones it converted or moved. */
+export abstract class WeightOwner {
+  readonly #reader: WeightReader;
+
+  protected constructor(reader: WeightReader) {
+    this.#reader = reader;
+  }
+
+  /** @internal */
+  get _reader(): WeightReader {
+    return this.#reader;
+  }
+
+  dispose(): void {
+    this.#reader.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
