@@ -19,10 +19,11 @@ function prebuiltProblem() {
     const path = require('node-gyp-build').resolve(process.argv[1]);
     const info = require(path).backendInfo();
     console.log(JSON.stringify({ path, info }));`;
-  // PREBUILDS_ONLY: node-gyp-build looks at prebuilds/ only, not at an earlier build/.
-  const r = spawnSync(process.execPath, ['-e', probe, root], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, PREBUILDS_ONLY: '1' },
-  });
+  // PREBUILDS_ONLY: node-gyp-build looks at prebuilds/ only, not at an earlier build/. The
+  // binary is judged with its own choice of CPU kernels, whatever SPARSE_ATTENTION_CPU says.
+  const env = { ...process.env, PREBUILDS_ONLY: '1' };
+  delete env.SPARSE_ATTENTION_CPU;
+  const r = spawnSync(process.execPath, ['-e', probe, root], { cwd: root, encoding: 'utf8', env });
   if (r.status === 0) {
     const { path, info } = JSON.parse(r.stdout);
     console.log(`sparse-attention: using the prebuilt binary ${path.slice(root.length + 1)} ` +
