@@ -75,53 +75,33 @@ inline int __all_sync(unsigned mask, int predicate) {
 
 // ---- Atomics (global and shared memory alike) -----------------------------------------------
 
-template <typename T>
-T atomicExch(T* address, T value) {
-  T old = *address;
-  *address = value;
+namespace sa::emu {
+// Replaces *address by update(*address) and returns the old value, as CUDA's atomics do.
+template <typename T, typename Update>
+T atomicUpdate(T* address, Update update) {
+  const T old = *address;
+  *address = update(old);
   return old;
 }
+}  // namespace sa::emu
+
 template <typename T>
-T atomicAdd(T* address, T value) {
-  T old = *address;
-  *address = old + value;
-  return old;
-}
+T atomicExch(T* a, T v) { return ::sa::emu::atomicUpdate(a, [v](T) { return v; }); }
 template <typename T>
-T atomicSub(T* address, T value) {
-  T old = *address;
-  *address = old - value;
-  return old;
-}
+T atomicAdd(T* a, T v) { return ::sa::emu::atomicUpdate(a, [v](T old) { return T(old + v); }); }
 template <typename T>
-T atomicMax(T* address, T value) {
-  T old = *address;
-  *address = std::max(old, value);
-  return old;
-}
+T atomicSub(T* a, T v) { return ::sa::emu::atomicUpdate(a, [v](T old) { return T(old - v); }); }
 template <typename T>
-T atomicMin(T* address, T value) {
-  T old = *address;
-  *address = std::min(old, value);
-  return old;
-}
+T atomicMax(T* a, T v) { return ::sa::emu::atomicUpdate(a, [v](T old) { return std::max(old, v); }); }
 template <typename T>
-T atomicOr(T* address, T value) {
-  T old = *address;
-  *address = old | value;
-  return old;
-}
+T atomicMin(T* a, T v) { return ::sa::emu::atomicUpdate(a, [v](T old) { return std::min(old, v); }); }
 template <typename T>
-T atomicAnd(T* address, T value) {
-  T old = *address;
-  *address = old & value;
-  return old;
-}
+T atomicOr(T* a, T v) { return ::sa::emu::atomicUpdate(a, [v](T old) { return T(old | v); }); }
 template <typename T>
-T atomicCAS(T* address, T compare, T value) {
-  T old = *address;
-  if (old == compare) *address = value;
-  return old;
+T atomicAnd(T* a, T v) { return ::sa::emu::atomicUpdate(a, [v](T old) { return T(old & v); }); }
+template <typename T>
+T atomicCAS(T* a, T compare, T v) {
+  return ::sa::emu::atomicUpdate(a, [compare, v](T old) { return old == compare ? v : old; });
 }
 
 // ---- Math and bit casts ----------------------------------------------------------------------
