@@ -1,4 +1,4 @@
-// Types of the native addon (build/Release/sparse_attention.node). Internal: the public API
+// Types of the native addon (prebuilds/<platform>-<arch>/ or build/Release/). Internal: the public API
 // is lib/; these functions trust lib/ for validation and only re-check sizes and pointers.
 
 /** 0 float32, 1 float16, 2 bfloat16, 3 int32 */
@@ -36,6 +36,7 @@ export interface NativeBackendInfo {
   compiledWithCuda: boolean;
   cudaRuntimeVersion?: string;
   devices: Array<{ index: number; name: string; totalMemory: number }>;
+  cpuKernels: 'avx512' | 'avx2' | 'baseline' | 'neon';
 }
 
 /**
@@ -57,6 +58,8 @@ export interface Binding {
   DeviceBuffer: typeof DeviceBuffer;
   CancelToken: typeof CancelToken;
   backendInfo(): NativeBackendInfo;
+  /** The CPU kernel levels compiled in and those this CPU supports, best first (tests, bench). */
+  _cpuLevels(): { compiled: string[]; supported: string[] };
   memoryStats(): { cudaLiveBytes: number; cudaCachedBytes: number };
   emptyCache(): void;
   /** Device time of each CUDA op since the last call, when SPARSE_ATTENTION_DEVICE_TIMING=1. */

@@ -159,7 +159,7 @@ function bestRate(start, end) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) return console.log(USAGE);
-  if (!existsSync(path.join(ROOT, 'dist', 'esm', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!existsSync(path.join(ROOT, 'dist', 'esm', 'index.js'))) throw new Error('dist/ is missing: run `npm run build:all` first');
   acquireRunLock(SCRATCH_ROOT);
   // Holding the lock, no other run is alive: folders left by interrupted runs can go.
   for (const entry of readdirSync(SCRATCH_ROOT)) if (entry.startsWith('run-')) rmSync(path.join(SCRATCH_ROOT, entry), { recursive: true, force: true });

@@ -3,10 +3,17 @@ import { native } from './native.js';
 /** 'cuda' means 'cuda:0'. */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 
+/**
+ * The instruction set the CPU kernels run with: the best one this CPU supports among those
+ * the binary was compiled for, unless SPARSE_ATTENTION_CPU names a lower one.
+ */
+export type CpuKernels = 'avx512' | 'avx2' | 'baseline' | 'neon';
+
 export interface BackendInfo {
   compiledWithCuda: boolean;
   cudaRuntimeVersion?: string;
   devices: Array<{ device: Device; name: string; totalMemory: number }>;
+  cpuKernels: CpuKernels;
 }
 
 /** What this build of the addon can run on. */
@@ -15,6 +22,7 @@ export function backendInfo(): BackendInfo {
   const result: BackendInfo = {
     compiledWithCuda: info.compiledWithCuda,
     devices: info.devices.map((d) => ({ device: `cuda:${d.index}` as Device, name: d.name, totalMemory: d.totalMemory })),
+    cpuKernels: info.cpuKernels,
   };
   if (info.cudaRuntimeVersion !== undefined) result.cudaRuntimeVersion = info.cudaRuntimeVersion;
   return result;

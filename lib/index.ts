@@ -1,6 +1,6 @@
 export { Tensor } from './tensor.js';
 export type { DType, FloatDType, TensorData } from './dtype.js';
-export { backendInfo, type BackendInfo, type Device } from './device.js';
+export { backendInfo, type BackendInfo, type CpuKernels, type Device } from './device.js';
 export { AttentionError, type AttentionErrorCode } from './errors.js';
 export { memoryStats, emptyCache, type MemoryStats } from './memory.js';
 export { toFloat16, toBFloat16, fromHalf } from './half.js';

@@ -6,6 +6,7 @@
 #include "addon/device_timing.h"
 #include "addon/instance_data.h"
 #include "addon/ops.h"
+#include "cpu/cpu_kernels.h"
 
 namespace sa::addon {
 
@@ -14,6 +15,9 @@ InstanceData& instanceData(Napi::Env env) { return *env.GetInstanceData<Instance
 namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  // The CPU kernels' instruction set is chosen here, so that a SPARSE_ATTENTION_CPU the CPU
+  // cannot honour fails the load (a JS error with the reason) rather than the first op.
+  cpuKernels();
   env.SetInstanceData(new InstanceData());
   DeviceBuffer::define(env, exports);
   CancelToken::define(env, exports);
@@ -37,6 +41,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("_poolSimulation", Napi::Function::New<poolSimulation>(env, "_poolSimulation"));
   exports.Set("_opRunnerSimulation", Napi::Function::New<opRunnerSimulation>(env, "_opRunnerSimulation"));
   exports.Set("_parseByteCount", Napi::Function::New<parseByteCountHook>(env, "_parseByteCount"));
+  exports.Set("_cpuLevels", Napi::Function::New<cpuLevelsInfo>(env, "_cpuLevels"));
   exports.Set("takeDeviceTimings", Napi::Function::New<takeDeviceTimings>(env, "takeDeviceTimings"));
   return exports;
 }

@@ -1,6 +1,8 @@
-// backendInfo, memoryStats, emptyCache: what the process has compiled in and holds.
+// backendInfo, memoryStats, emptyCache: what the process has compiled in and holds; the CPU
+// kernel levels compiled in and supported (for the tests and the benchmark).
 #include "addon/errors.h"
 #include "addon/ops.h"
+#include "cpu/cpu_kernels.h"
 #include "kernels/cuda_device.h"
 
 namespace sa::addon {
@@ -24,6 +26,26 @@ Napi::Value backendInfo(const Napi::CallbackInfo& info) {
   result.Set("compiledWithCuda", false);
 #endif
   result.Set("devices", devices);
+  result.Set("cpuKernels", cpuKernels().level);
+  return result;
+}
+
+namespace {
+
+Napi::Array stringArray(Napi::Env env, const std::vector<std::string>& items) {
+  Napi::Array array = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); ++i) array.Set(uint32_t(i), items[i]);
+  return array;
+}
+
+}  // namespace
+
+Napi::Value cpuLevelsInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CpuLevels levels = cpuLevels();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("compiled", stringArray(env, levels.compiled));
+  result.Set("supported", stringArray(env, levels.supported));
   return result;
 }
 

@@ -6,6 +6,7 @@
 namespace sa::addon {
 
 Napi::Value backendInfo(const Napi::CallbackInfo& info);
+Napi::Value cpuLevelsInfo(const Napi::CallbackInfo& info);
 Napi::Value memoryStats(const Napi::CallbackInfo& info);
 Napi::Value emptyCache(const Napi::CallbackInfo& info);
 Napi::Value copyTensor(const Napi::CallbackInfo& info);

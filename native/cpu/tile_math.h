@@ -18,7 +18,8 @@
 //    strip of B); the other functions use none.
 //
 // The implementation picks AVX-512F, AVX2+FMA or portable code at compile time from the
-// flags the addon is built with (-march=native by default).
+// flags it is built with: the build compiles one copy per instruction set and chooses one at
+// load (cpu_kernels.h).
 #pragma once
 
 namespace sa::cpu {
