@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The device check, in one call on a lent GPU machine (bench/gpu/README.md says how to call it):
+# The device check, in one run on a GPU machine (bench/gpu/README.md says how to run it):
 #   1. node from .gpu/ if the machine has none; nvidia-smi
 #   2. the addon: the one prepared in .gpu/ if it matches the sources and loads, else built here
 #   3. bench/gpu/inspect.sh 90 (registers, spills, SASS), in the background
 #   4. parity on 'cuda': fixtures, random cases, float16/bfloat16 (parity.mjs)
 #   5. compute-sanitizer memcheck and racecheck on a small workload (sanitize.mjs)
 #   6. benchmarks against PyTorch on the same GPU (ours_gpu.mjs, torch_gpu.py, report.mjs)
-# Everything lands in $OUT (at most 8 files): check.log, inspect.txt, parity.json, ours.jsonl,
+# Everything lands in the folder OUT names (at most 8 files): check.log, inspect.txt, parity.json, ours.jsonl,
 # torch.jsonl, bench.json, bench.md. Exits non-zero when a correctness step fails; the
 # benchmarks never fail the check.
 #   bash bench/gpu/check.sh [--quick] [--dry-run]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Prepares .gpu/, the one folder the device check carries besides the git checkout (it is
-# ignored by git): run here, in the checkout the device tool sends, before `bash
-# bench/gpu/check.sh` runs there (bench/gpu/README.md).
+# Prepares .gpu/, the one folder the GPU check needs besides the git checkout (it is ignored
+# by git): run on the build machine, then copy the repository with .gpu/ to the GPU machine and
+# run `bash bench/gpu/check.sh` there (bench/gpu/README.md).
 #   .gpu/node.xz                     this machine's node binary (the GPU machine may have none)
 #   .gpu/dist/                       the compiled TypeScript (dist/ is not tracked)
 #   .gpu/sparse_attention.node       the addon built here for sm_90, and .gpu/addon.sha, the
@@ -45,4 +45,4 @@ cp -r "$(node -p "require('node-addon-api').include_dir")" .gpu/node-addon-api
 
 tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -n 1 | cut -f1)
 carried=$(du -sb .gpu | cut -f1)
-echo "prepare: .gpu is $((carried >> 20)) MiB, the tracked tree $((tracked >> 20)) MiB (the device tool takes 64 MiB in all)"
+echo "prepare: .gpu is $((carried >> 20)) MiB, the tracked tree $((tracked >> 20)) MiB: what is copied to the GPU machine"

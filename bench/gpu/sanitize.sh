@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compute-sanitizer on every CUDA kernel, for a lent GPU machine. NOT YET RUN: it was written
+# compute-sanitizer on every CUDA kernel, for a GPU machine. NOT YET RUN: it was written
 # on a machine without a GPU; expect to fix small things on its first run.
 #
 # Runs bench/gpu/sanitize-workload.mjs (every kernel on small cases, the device-side failure
@@ -12,8 +12,8 @@
 # memcheck. Writes sanitize.log under $OUT (or gpu-out/) and exits non-zero on any finding.
 #
 # It needs the CUDA build of the addon in build/Release and the compiled TypeScript in dist/
-# (carry both, or bench/gpu's .gpu/ folder with node.xz, dist and sparse_attention.node):
-#   run  command: bash bench/gpu/sanitize.sh   carry: ["dist", "build/Release", ".gpu"]
+# (copy both to the GPU machine, or bench/gpu's .gpu/ folder with node.xz, dist and
+# sparse_attention.node), then, from the repository's root: bash bench/gpu/sanitize.sh
 # About 2-4 minutes on an H100 (racecheck is the slow one); SANITIZE_TIMEOUT_S bounds each tool.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
