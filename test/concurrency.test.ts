@@ -153,7 +153,8 @@ describe('concurrency', () => {
           if (s.status === 'fulfilled') (s.value as Tensor).dispose();
           else expect(s.reason).toMatchObject({ code: 'ABORTED' });
         } else {
-          expect(s.status).toBe('fulfilled');
+          const reason = s.status === 'rejected' ? String((s as PromiseRejectedResult).reason?.stack ?? (s as PromiseRejectedResult).reason) : '';
+          expect(s.status, `valid request ${v}: ${reason}`).toBe('fulfilled');
           if (!Buffer.from((s as PromiseFulfilledResult<Uint8Array>).value).equals(Buffer.from(expected[v]!))) expect.fail(`valid request ${v} differs`);
           v++;
         }
