@@ -2,7 +2,7 @@
 //   'bhld'  [B, H, L, D]    (the default)
 //   'blhd'  [B, L, H·D]     with H = opts.heads: the layout a linear projection produces
 import type { Tensor } from '../tensor.js';
-import { checkInt, describe, shapeText } from '../validate.js';
+import { checkInt, checkShapeEquals, describe, shapeText } from '../validate.js';
 
 export type AttentionLayout = 'bhld' | 'blhd';
 
@@ -43,6 +43,16 @@ export function headDims(fn: string, name: string, t: Tensor, l: LayoutOptions):
     throw new RangeError(`${fn}: ${name}.shape ${shapeText(t.shape)} must be [B, L, H·D] with H = opts.heads = ${H} dividing its last dimension`);
   const [B, L, HD] = t.shape as [number, number, number];
   return { B, H, L, D: HD / H };
+}
+
+/** @internal q, k and v of one shape and one dtype in `layout` (q's B, H, L, D). */
+export function checkQueryKeyValue(fn: string, q: Tensor, k: Tensor, v: Tensor, l: LayoutOptions): HeadDims {
+  const dims = headDims(fn, 'q', q, l);
+  checkShapeEquals(fn, 'k', k, q.shape, 'q.shape');
+  checkShapeEquals(fn, 'v', v, q.shape, 'q.shape');
+  if (k.dtype !== q.dtype) throw new TypeError(`${fn}: k.dtype '${k.dtype}' must equal q.dtype '${q.dtype}'`);
+  if (v.dtype !== q.dtype) throw new TypeError(`${fn}: v.dtype '${v.dtype}' must equal q.dtype '${q.dtype}'`);
+  return dims;
 }
 
 /** @internal The shape of a tensor of `dims` in `layout`. */

@@ -4,7 +4,7 @@ import { Tensor } from '../tensor.js';
 import {
   checkFloat32, checkInt, checkOptions, checkSameDevice, checkShapeEquals, checkSignal, checkTensor, describe, FLOAT_DTYPES,
 } from '../validate.js';
-import { checkLayout, headDims, nativeLayout, type AttentionLayout, type HeadDims } from './layout.js';
+import { checkLayout, checkQueryKeyValue, nativeLayout, type AttentionLayout, type HeadDims } from './layout.js';
 
 /** Longformer's separate projections for global attention, each [B,H,L,D] like q. */
 export interface GlobalProjections {
@@ -96,11 +96,7 @@ export async function localAttention(q: Tensor, k: Tensor, v: Tensor, opts: Loca
   checkTensor(FN, 'v', v, { dtypes: FLOAT_DTYPES });
   const o = checkOptions(FN, opts, OPTIONS, true);
   const layout = checkLayout(FN, o);
-  const dims = headDims(FN, 'q', q, layout);
-  checkShapeEquals(FN, 'k', k, q.shape, 'q.shape');
-  checkShapeEquals(FN, 'v', v, q.shape, 'q.shape');
-  if (k.dtype !== q.dtype) throw new TypeError(`${FN}: k.dtype '${k.dtype}' must equal q.dtype '${q.dtype}'`);
-  if (v.dtype !== q.dtype) throw new TypeError(`${FN}: v.dtype '${v.dtype}' must equal q.dtype '${q.dtype}'`);
+  const dims = checkQueryKeyValue(FN, q, k, v, layout);
   if (o.window === undefined)
     throw new TypeError(`${FN}: opts.window is required (keys visible on each side, or [left, right])`);
   const [left, right] = checkWindow(o.window);

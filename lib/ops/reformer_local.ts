@@ -2,9 +2,9 @@ import { native } from '../native.js';
 import { runNative } from '../run.js';
 import { Tensor } from '../tensor.js';
 import {
-  checkBoolean, checkInt, checkOptions, checkSameDevice, checkShapeEquals, checkSignal, checkTensor, FLOAT_DTYPES,
+  checkBoolean, checkInt, checkOptions, checkSameDevice, checkSignal, checkTensor, FLOAT_DTYPES,
 } from '../validate.js';
-import { checkLayout, headDims, nativeLayout, type AttentionLayout } from './layout.js';
+import { checkLayout, checkQueryKeyValue, nativeLayout, type AttentionLayout } from './layout.js';
 import { checkPaddingMask } from './lsh.js';
 
 export interface ReformerLocalAttentionOptions {
@@ -49,11 +49,7 @@ export async function reformerLocalAttention(q: Tensor, k: Tensor, v: Tensor, op
     'chunkLength', 'chunksBefore', 'chunksAfter', 'causal', 'paddingMask', 'layout', 'heads', 'signal',
   ], true);
   const layout = checkLayout(FN, o);
-  const dims = headDims(FN, 'q', q, layout);
-  checkShapeEquals(FN, 'k', k, q.shape, 'q.shape');
-  checkShapeEquals(FN, 'v', v, q.shape, 'q.shape');
-  if (k.dtype !== q.dtype) throw new TypeError(`${FN}: k.dtype '${k.dtype}' must equal q.dtype '${q.dtype}'`);
-  if (v.dtype !== q.dtype) throw new TypeError(`${FN}: v.dtype '${v.dtype}' must equal q.dtype '${q.dtype}'`);
+  const dims = checkQueryKeyValue(FN, q, k, v, layout);
   if (o.chunkLength === undefined) throw new TypeError(`${FN}: opts.chunkLength is required (queries per chunk)`);
   const chunkLength = checkInt(FN, 'opts.chunkLength', o.chunkLength, 1, MAX_INDEX - dims.L);
   const chunksBefore = o.chunksBefore === undefined ? 1 : checkInt(FN, 'opts.chunksBefore', o.chunksBefore, 0);
