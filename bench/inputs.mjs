@@ -1,45 +1,12 @@
 // Inputs of one configuration: generated once, written as raw files into a job folder, and
 // read by every implementation, so that all of them compute on exactly the same numbers.
+// Seeded values from the tests' generator: uniform on [-√3, √3] (mean 0, variance 1);
+// LSH rotations standard normal, as Reformer draws them.
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureModelCheckpoint } from './model_checkpoint.mjs';
+import { randn, rng, uniformUnitVariance } from '../test/helpers/random.js';
 import { writeRaw } from './rawio.mjs';
-
-/** A deterministic stream of uniform values in [0, 1) (xorshift32): fast and seedable. */
-function xorshift32(seed) {
-  let s = Math.imul(seed, 0x9e3779b1) | 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Values with mean 0 and variance 1, uniform on [-√3, √3]. Uniform rather than Gaussian
- * because a 64k-token input is 150 M values and this is several times faster than
- * Box–Muller; the cost of attention does not depend on the distribution.
- */
-export function uniformUnitVariance(count, seed) {
-  const next = xorshift32(seed);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = (2 * next() - 1) * Math.sqrt(3);
-  return out;
-}
-
-/** Standard normal values (Box–Muller): LSH rotations are Gaussian, as Reformer draws them. */
-export function normal(count, seed) {
-  const next = xorshift32(seed);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - next()));
-    const theta = 2 * Math.PI * next();
-    out[i] = r * Math.cos(theta);
-    if (i + 1 < count) out[i + 1] = r * Math.sin(theta);
-  }
-  return out;
-}
 
 /** The tensors a configuration's job needs: { name: { dtype, shape, make(): TypedArray } }. */
 export function inputSpecs(cfg) {
@@ -60,7 +27,7 @@ export function inputSpecs(cfg) {
       const rotShape = [H, D, cfg.config.nHashes, cfg.config.nBuckets / 2];
       return {
         qk: randomFloats(bhld, 4), v: randomFloats(bhld, 3),
-        rotations: { dtype: 'float32', shape: rotShape, make: () => normal(rotShape.reduce((a, b) => a * b, 1), 5) },
+        rotations: { dtype: 'float32', shape: rotShape, make: () => randn(rotShape.reduce((a, b) => a * b, 1), 5) },
       };
     }
     case 'axial':
@@ -83,7 +50,7 @@ export function inputSpecs(cfg) {
 
 /** Token ids: <s> (0), ids in [3, vocab), </s> (2) last; no padding (id 1). */
 function tokenIds(count, vocab, seed) {
-  const next = xorshift32(seed);
+  const next = rng(seed);
   const ids = Int32Array.from({ length: count }, () => 3 + Math.floor(next() * (vocab - 3)));
   ids[0] = 0;
   ids[count - 1] = 2;

@@ -5,7 +5,7 @@
 // biases and LayerNorm offsets so that no parameter is trivially 0 or 1.
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { normal } from './inputs.mjs';
+import { randn } from '../test/helpers/random.js';
 
 function parameters({ layers, hidden: E, intermediate: I, vocab, positions }) {
   const p = [
@@ -69,7 +69,7 @@ export function ensureModelCheckpoint(dir, shape, log = () => {}) {
     let done = 0, seed = 1, reported = 0;
     for (const [, dims, scale] of params) {
       const count = dims.reduce((a, b) => a * b, 1);
-      const values = scale === 'one' ? new Float32Array(count).fill(1) : normal(count, seed++).map((v) => v * scale);
+      const values = scale === 'one' ? new Float32Array(count).fill(1) : randn(count, seed++, scale);
       const bytes = new Uint8Array(values.buffer);
       for (let o = 0; o < bytes.length; ) o += writeSync(fd, bytes, o, Math.min(bytes.length - o, 1 << 30));
       done += count;

@@ -32,20 +32,8 @@ export function parseArgs(argv, defaults) {
   return args;
 }
 
-/** Seeded standard normal values (xorshift + Box-Muller). */
-export function randn(n, seed, scale = 1) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = Math.max(next(), 1e-12), v = next();
-    out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-  return out;
-}
+/** Seeded standard normal values: the tests' generator. */
+export { randn } from '../../test/helpers/random.js';
 
 /** Relative L2 error ||a - b|| / ||b|| in float64; NaN anywhere gives NaN. */
 export function relativeError(actual, expected) {

@@ -18,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { randn } from '../../test/helpers/random.js';
+import { FIXTURE_DIR, readFixture } from '../../test/helpers/safetensors.js';
 import { denseAttention, localAttention, lshAttention, lshBucketsAndOrder } from './tfjs_ops.mjs';
 
 /** Relative L2 error bound for float outputs. */
@@ -30,32 +32,7 @@ const WASM_MAX_ELEMENTS = 1 << 20;
 
 function fixtureDir() {
   if (process.argv[2]) return path.resolve(process.argv[2]);
-  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const inRepo = path.join(repo, 'test', 'fixtures');
-  return existsSync(inRepo) ? inRepo : path.join(repo, '..', 'shared', 'fixtures');
-}
-
-/** Parse a .safetensors file: u64 LE header length, JSON header, raw LE tensor bytes. */
-function readSafetensors(file) {
-  const buf = readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-  const base = 8 + n;
-  const tensors = {};
-  let meta = {};
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      meta = info;
-      continue;
-    }
-    const Ctor = { F32: Float32Array, I32: Int32Array }[info.dtype];
-    if (!Ctor) throw new Error(`${file}: unsupported dtype ${info.dtype}`);
-    const [begin, end] = info.data_offsets;
-    const data = new Ctor((end - begin) / 4);
-    new Uint8Array(data.buffer).set(buf.subarray(base + begin, base + end));
-    tensors[name] = { data, shape: info.shape, dtype: info.dtype === 'F32' ? 'float32' : 'int32' };
-  }
-  return { tensors, kind: meta.kind, config: meta.config ? JSON.parse(meta.config) : {} };
+  return existsSync(FIXTURE_DIR) ? FIXTURE_DIR : path.join(FIXTURE_DIR, '..', '..', '..', 'shared', 'fixtures');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -163,23 +140,6 @@ function checkLocalFixture(name, fx, backend) {
 
 // ---------------------------------------------------------------------------------------
 // Float64 references on random inputs
-
-/** Deterministic normal(0, 1) samples (mulberry32 + Box-Muller). */
-function randn(count, seed) {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    out[i] = Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  }
-  return out;
-}
 
 /** Softmax-weighted sum of value rows for one query, float64; scores may hold -Infinity. */
 function attendRow(scores, values, D, out, outOffset) {
@@ -386,7 +346,7 @@ async function main() {
   const dir = fixtureDir();
   const files = readdirSync(dir).filter((f) => /^(lsh|local)_.*\.safetensors$/.test(f)).sort();
   if (files.length === 0) throw new Error(`no lsh/local fixtures in ${dir}`);
-  const fixtures = files.map((f) => ({ name: f.replace(/\.safetensors$/, ''), ...readSafetensors(path.join(dir, f)) }));
+  const fixtures = files.map((f) => ({ ...readFixture(f, dir), name: f.replace(/\.safetensors$/, '') }));
   console.log(`fixtures: ${dir} (${fixtures.length} lsh/local cases)`);
 
   for (const backend of ['cpu', 'wasm']) {
