@@ -20,6 +20,7 @@ const PRIOR_RATE = {
   'ours-cpu': { dense: 50, local: 30, lsh: 10, axial: 100, linear: 150, model: 120 },
   'ours-cuda': { dense: 1000, local: 500, lsh: 200, axial: 1000, linear: 5000, model: 2000 },
   'torch-cpu': { dense: 20, local: 8, lsh: 8, linear: 150, model: 80 },
+  'torch-cpu-blocked': { local: 12, lsh: 12 },
   'tfjs-wasm': { dense: 10, local: 2, lsh: 2 },
   'tfjs-cpu': { dense: 0.4, local: 0.2, lsh: 0.35 },
   'plain-js': { axial: 20 },

@@ -5,10 +5,11 @@ import { IMPLEMENTATIONS } from './implementations.mjs';
 export const ALL_PEERS = IMPLEMENTATIONS.filter((i) => i.peer).map((i) => i.id);
 
 export const USAGE = `usage: npm run bench -- [--quick] [--ops ${OPS.join(',')}] [--lengths 1k,4k,16k,64k]
-       [--peers ${ALL_PEERS.join(',')}|none] [--device cpu|cuda|all] [--max-minutes N]
+       [--variants V,...] [--peers ${ALL_PEERS.join(',')}|none] [--device cpu|cuda|all] [--max-minutes N]
   --quick        CI subset: L = 1k and 4k, dense/local/lsh/linear, 8 s per run, no plots
   --ops          ops to run (default: all)
   --lengths      sequence lengths, e.g. 4096 or 4k (default 1k,4k,16k,64k)
+  --variants     only these configurations of the ops, e.g. longformer-g1,reformer-h4 (default: all)
   --peers        peers to compare with (default: all that are installed)
   --device       this package on cpu, cuda or all (default: all devices present)
   --max-minutes  no peer run starts after this (default 25; 1.5 with --quick)`;
@@ -20,7 +21,7 @@ function parseLength(text) {
 }
 
 /**
- * { quick, filtered, ops?, lengths?, peers?, device?, maxMinutes?, help? }; `filtered` is
+ * { quick, filtered, ops?, lengths?, variants?, peers?, device?, maxMinutes?, help? }; `filtered` is
  * set when any flag narrows the default set (the results are then not the full run's).
  */
 export function parseArgs(argv) {
@@ -37,6 +38,7 @@ export function parseArgs(argv) {
     args.filtered = true;
     if (flag === '--ops') args.ops = value.split(',');
     else if (flag === '--lengths') args.lengths = value.split(',').map(parseLength);
+    else if (flag === '--variants') args.variants = value.split(',');
     else if (flag === '--peers') args.peers = value === 'none' ? [] : value.split(',');
     else if (flag === '--device') args.device = value;
     else if (flag === '--max-minutes') args.maxMinutes = Number(value);

@@ -4,21 +4,24 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const PYTHON = '/usr/bin/python3';
-// OpenBLAS reads these when it loads; set on this machine, they select slower kernels.
-const TORCH_ENV_FIX = ['env', '-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE'];
+// The peer sets OpenBLAS' environment itself, from the job's openblasCore (see bench/openblas_cores.mjs).
+const TORCH_PEER = [PYTHON, 'bench/peers/torch_peer.py'];
 
 /**
  * id: the name in tables and plots; peer: false for this package; ops: what it can run;
  * job: fields added to every job for it; peakIncludesInputs: its peakBytes counts the
- * input tensors (tfjs reports tf.profile's live-tensor peak), which the harness subtracts.
+ * input tensors (tfjs reports tf.profile's live-tensor peak), which the harness subtracts;
+ * torch: runs on PyTorch (with the run's OpenBLAS core and sgemm thread count).
  */
 export const IMPLEMENTATIONS = [
   { id: 'ours-cpu', peer: false, device: 'cpu', ops: ['dense', 'local', 'lsh', 'axial', 'linear', 'model'],
     command: ['node', '--expose-gc', 'bench/ours.mjs'], job: { device: 'cpu' } },
   { id: 'ours-cuda', peer: false, device: 'cuda', ops: ['dense', 'local', 'lsh', 'axial', 'linear', 'model'],
     command: ['node', '--expose-gc', 'bench/ours.mjs'], job: { device: 'cuda' } },
-  { id: 'torch-cpu', peer: true, device: 'cpu', ops: ['dense', 'local', 'lsh', 'linear', 'model'],
-    command: [...TORCH_ENV_FIX, PYTHON, 'bench/peers/torch_peer.py'], job: {} },
+  { id: 'torch-cpu', peer: true, torch: true, device: 'cpu', ops: ['dense', 'local', 'lsh', 'linear', 'model'],
+    command: TORCH_PEER, job: {} },
+  { id: 'torch-cpu-blocked', peer: true, torch: true, device: 'cpu', ops: ['local', 'lsh'],
+    command: TORCH_PEER, job: { algorithm: 'blocked' } },
   { id: 'tfjs-wasm', peer: true, device: 'cpu', ops: ['dense', 'local', 'lsh'],
     command: ['node', 'bench/peers/tfjs_peer.mjs'], job: { backend: 'wasm' }, peakIncludesInputs: true },
   { id: 'tfjs-cpu', peer: true, device: 'cpu', ops: ['dense', 'local', 'lsh'],

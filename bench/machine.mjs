@@ -45,25 +45,27 @@ export function describeMachine(cwd) {
 }
 
 /**
- * The float32 sgemm rate (an n×n×n matmul through PyTorch's OpenBLAS) with one thread and
- * with every core; the better of the two is the machine's rate (on 2 vCPUs the second
- * thread often adds nothing). Returns { gflops, threads, byThreads, blas, n } or
- * { gflops: null, reason } when PyTorch is missing or fails.
+ * The float32 sgemm rate (an n×n×n matmul through PyTorch's OpenBLAS, with the OpenBLAS core
+ * `openblas.core` chose) with one thread and with every core; the better of the two is the
+ * machine's rate (on 2 vCPUs the second thread often adds nothing). Returns { gflops,
+ * threads, byThreads, blas, blasCore, n, openblas } or { gflops: null, reason } when PyTorch
+ * is missing or fails.
  */
-export async function measureSgemm(command, dir, cwd, n = 4096) {
+export async function measureSgemm(command, dir, cwd, n, openblas) {
+  if (openblas.core === undefined) return { gflops: null, reason: `the PyTorch sgemm probe failed: ${openblas.reason}`, openblas };
   const byThreads = {};
   let best = null;
   let info = {};
   for (const threads of [...new Set([1, os.cpus().length])]) {
-    const job = { op: 'sgemm', dir, inputs: {}, config: { n }, warmup: 1, repeats: 3, threads };
+    const job = { op: 'sgemm', dir, inputs: {}, config: { n }, warmup: 1, repeats: 3, threads, openblasCore: openblas.core };
     const r = await runJob(command, job, `${dir}/sgemm-${threads}.json`, { cwd, timeoutMs: 300_000 });
-    if (!r.ok) return { gflops: null, reason: `the PyTorch sgemm probe failed: ${r.error}` };
+    if (!r.ok) return { gflops: null, reason: `the PyTorch sgemm probe failed: ${r.error}`, openblas };
     const gflops = sgemmFlops(n) / (r.medianMs * 1e6);
     byThreads[threads] = gflops;
     info = { torch: r.torch, blas: r.blas, blasCore: r.blasCore };
     if (!best || gflops > best.gflops) best = { gflops, threads };
   }
-  return { ...best, byThreads, n, ...info };
+  return { ...best, byThreads, n, ...info, openblas };
 }
 
 /**

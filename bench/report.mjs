@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatBytes, formatDuration } from './format.mjs';
+import { candidatesText } from './openblas_cores.mjs';
 import { writePlots } from './plots.mjs';
 import { detailTable, modelTable, summaryTable } from './table.mjs';
 import { targetsMarkdown } from './targets.mjs';
@@ -13,7 +14,14 @@ function sgemmLine(sgemm) {
   return `Machine float32 sgemm rate: **${sgemm.gflops.toFixed(1)} GFLOP/s** (${sgemm.n}×${sgemm.n} matmul, PyTorch ` +
     `${sgemm.torch} with OpenBLAS ${sgemm.blasCore ?? ''}, ${sgemm.threads} thread(s); GFLOP/s by threads: ${byThreads}; ` +
     `the better of the probes at the start and the end of the run: ${sgemm.probes?.join(' and ') ?? 'one probe'}). ` +
-    'The PyTorch peer runs with the best thread count.';
+    `The PyTorch peers run with the best thread count and ${openblasText(sgemm.openblas)}.`;
+}
+
+/** The OpenBLAS core the PyTorch peers ran with, and the candidates' rates. */
+function openblasText(openblas) {
+  if (!openblas?.candidates) return 'OpenBLAS\' own core choice';
+  return `OpenBLAS core ${openblas.core ?? 'auto-detection'}${openblas.blasCore ? ` (${openblas.blasCore})` : ''}, the fastest ` +
+    `of the cores this CPU can run (one-thread sgemm, GFLOP/s: ${candidatesText(openblas.candidates)})`;
 }
 
 function loadLine(report) {
@@ -41,7 +49,8 @@ function markdown(report, jsonFile, plots) {
     '',
     '## Side by side',
     '',
-    'Peer cells: median time (peer time / our time: above 1 means this package is faster). ' +
+    'Peer cells: median time (peer time / our time: above 1 means this package is faster); "best peer" is the fastest ' +
+      'peer that agrees with ours. ' +
       'GFLOP/s counts attended scores only (4·D flops each); "of sgemm" is that rate over the machine\'s sgemm rate.',
     '',
     summaryTable(report.rows),

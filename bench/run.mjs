@@ -18,6 +18,7 @@ import { formatBytes, formatDuration, formatError, formatLength, formatMs, forma
 import { IMPLEMENTATIONS, TORCH, tfjsAvailable, torchAvailable } from './implementations.mjs';
 import { writeInputs } from './inputs.mjs';
 import { addonBuild, describeMachine, measureSgemm } from './machine.mjs';
+import { candidatesText, chooseOpenblasCore } from './openblas_cores.mjs';
 import { acquireRunLock } from './lock.mjs';
 import { writeReport } from './report.mjs';
 import { checkTargets } from './targets.mjs';
@@ -45,8 +46,8 @@ async function chooseImplementations(args, notes) {
       }
     } else if (!wanted.has(impl.id)) {
       continue;
-    } else if (impl.id === 'torch-cpu' && !torchAvailable()) {
-      notes.push('torch-cpu: PyTorch is not installed for /usr/bin/python3 (`bash bench/peers/install-torch.sh` installs it)');
+    } else if (impl.torch && !torchAvailable()) {
+      notes.push(`${impl.id}: PyTorch is not installed for /usr/bin/python3 (\`bash bench/peers/install-torch.sh\` installs it)`);
       continue;
     } else if (impl.id.startsWith('tfjs') && !tfjsAvailable()) {
       notes.push(`${impl.id}: @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm are not installed (they are devDependencies: npm install)`);
@@ -81,7 +82,7 @@ function previousMeasurement(rows, impl, cfg) {
 }
 
 function progressLine(row) {
-  const name = `${configId(row).padEnd(38)} ${row.implementation.padEnd(10)}`;
+  const name = `${configId(row).padEnd(38)} ${row.implementation.padEnd(17)}`;
   if (row.status !== 'ok') return `${name} ${row.reason}`;
   const parts = [formatMs(row.medianMs).padStart(9), formatBytes(row.peakBytes).padStart(10)];
   if (row.ratio != null) parts.push(`${formatRatio(row.ratio)} ours`);
@@ -91,19 +92,20 @@ function progressLine(row) {
 
 /**
  * Decides whether `impl` runs on `cfg`, runs it, and fills `row`. `ctx` holds the run's
- * budget, sgemm result, machine speed, start time and the rows so far.
+ * budget, sgemm result, machine speed, the time the peer budget counts from and the rows so far.
  */
 async function measure(impl, cfg, row, { dir, inputs, inputBytes }, ctx) {
   const prediction = predict(impl, cfg, previousMeasurement(ctx.rows, impl, cfg), ctx.speed);
   row.predicted = { ms: Math.round(prediction.ms), bytes: Math.round(prediction.bytes), basis: prediction.basis };
   const budget = budgetFor(cfg, ctx.budget);
   const skip = inheritedSkip(ctx.rows, impl, cfg) ?? overBudget(prediction, budget)
-    ?? (impl.peer && Date.now() - ctx.started > ctx.maxMs ? `skipped: > total time budget (${ctx.maxMs / 60_000} min)` : null);
+    ?? (impl.peer && Date.now() - ctx.peersFrom > ctx.maxMs ? `skipped: > total time budget (${ctx.maxMs / 60_000} min)` : null);
   if (skip) return Object.assign(row, { status: 'skipped', reason: skip });
 
   const reps = repetitions(prediction.ms, budget);
-  const threads = impl.id === 'torch-cpu' ? ctx.sgemm.threads ?? os.cpus().length : os.cpus().length;
-  const job = { op: cfg.op, dir, inputs, config: cfg.config, ...reps, output: `out-${impl.id}.f32`, threads, ...impl.job };
+  const threads = impl.torch ? ctx.sgemm.threads ?? os.cpus().length : os.cpus().length;
+  const torchJob = impl.torch ? { openblasCore: ctx.sgemm.openblas?.core ?? null } : {};
+  const job = { op: cfg.op, dir, inputs, config: cfg.config, ...reps, output: `out-${impl.id}.f32`, threads, ...torchJob, ...impl.job };
   const timeoutMs = (reps.warmup + reps.repeats) * budget.runMs * 2 + 60_000;
   const result = await runJob(impl.command, job, path.join(dir, `job-${impl.id}.json`), { cwd: ROOT, timeoutMs });
   row.runs = `${reps.warmup} warm-up + ${reps.repeats} timed`;
@@ -175,28 +177,36 @@ async function main() {
   // The sgemm probe runs whenever PyTorch is there, even if its peer is not compared.
   const torch = torchAvailable();
   const sgemmSize = args.quick ? 2048 : 4096;
+  // The OpenBLAS core is chosen once per run: the probes and every PyTorch peer use it.
+  const openblas = torch ? await chooseOpenblasCore(TORCH.command, SCRATCH, ROOT, sgemmSize) : null;
+  if (openblas) console.log(`OpenBLAS cores (${sgemmSize}³ sgemm, 1 thread, GFLOP/s): ${candidatesText(openblas.candidates)}; ` +
+    `running with ${openblas.core ?? 'auto-detection'}${openblas.blasCore ? ` (${openblas.blasCore})` : ''}`);
   const sgemm = torch
-    ? await measureSgemm(TORCH.command, SCRATCH, ROOT, sgemmSize)
+    ? await measureSgemm(TORCH.command, SCRATCH, ROOT, sgemmSize, openblas)
     : { gflops: null, reason: 'PyTorch is not installed, so the machine\'s sgemm rate is unknown' };
   console.log(sgemm.gflops
     ? `sgemm (${sgemm.n}³ float32, PyTorch, OpenBLAS ${sgemm.blasCore ?? sgemm.blas}): ${sgemm.gflops.toFixed(1)} GFLOP/s with ${sgemm.threads} thread(s)`
     : `sgemm rate: unknown (${sgemm.reason})`);
 
   const ctx = {
-    rows: [], sgemm, speed: machineSpeed(sgemm.gflops), started,
+    // The total peer budget counts from here, after the OpenBLAS and sgemm probes.
+    rows: [], sgemm, speed: machineSpeed(sgemm.gflops), peersFrom: Date.now(),
     budget: args.quick ? QUICK_BUDGET : FULL_BUDGET,
     // Past this, no peer run starts (ours still run: they are the point of the run).
     maxMs: (args.maxMinutes ?? (args.quick ? 1.5 : 25)) * 60_000,
   };
   const ops = args.ops ?? (args.quick ? QUICK_OPS : OPS);
   const lengths = args.lengths ?? (args.quick ? QUICK_LENGTHS : LENGTHS);
-  for (const cfg of configurations({ ops, lengths, quick: args.quick })) {
+  const all = configurations({ ops, lengths, quick: args.quick });
+  const unknown = (args.variants ?? []).filter((v) => !all.some((cfg) => cfg.variant === v));
+  if (unknown.length) throw new Error(`--variants: no configuration ${unknown.join(', ')} among ${[...new Set(all.map((c) => c.variant))].join(', ')}`);
+  for (const cfg of all.filter((c) => !args.variants || args.variants.includes(c.variant))) {
     const runnable = impls.filter((i) => i.ops.includes(cfg.op));
     if (runnable.length) await runConfiguration(cfg, runnable, ctx);
   }
   // The rate again at the end, the better of the two counting: other load on the machine
   // during one probe must not make our fraction of it look better.
-  const sgemmEnd = torch && !args.quick ? await measureSgemm(TORCH.command, SCRATCH, ROOT, sgemmSize) : null;
+  const sgemmEnd = torch && !args.quick ? await measureSgemm(TORCH.command, SCRATCH, ROOT, sgemmSize, openblas) : null;
   const rate = bestRate(sgemm, sgemmEnd);
   rmSync(SCRATCH, { recursive: true, force: true });
 

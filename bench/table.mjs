@@ -30,10 +30,22 @@ function groupByConfig(rows) {
   return [...groups.values()];
 }
 
+/** The fastest peer row of a configuration that agrees with ours, or undefined. */
+function bestPeer(group) {
+  return group.filter((r) => r.peer && r.status === 'ok' && r.ratio != null && r.agrees !== false)
+    .sort((a, b) => a.medianMs - b.medianMs)[0];
+}
+
+function bestPeerCell(group) {
+  const best = bestPeer(group);
+  return best ? `${best.implementation}: ${timeCell(best, true)}` : '';
+}
+
 /** One line per configuration; peer cells read "time (peer time / our time)". */
 export function summaryTable(rows, ourId = 'ours-cpu') {
   const peers = [...new Set(rows.filter((r) => r.peer).map((r) => r.implementation))];
-  const header = ['op', 'config', 'L', `${ourId} time`, 'GFLOP/s (of sgemm)', 'peak memory', ...peers.map((p) => `${p} (× ours)`)];
+  const header = ['op', 'config', 'L', `${ourId} time`, 'GFLOP/s (of sgemm)', 'peak memory', 'best peer (× ours)',
+    ...peers.map((p) => `${p} (× ours)`)];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`];
   for (const group of groupByConfig(rows)) {
     const ours = group.find((r) => r.implementation === ourId);
@@ -41,7 +53,7 @@ export function summaryTable(rows, ourId = 'ours-cpu') {
     const perf = ours?.status === 'ok' && ours.gflops != null ? `${formatGflops(ours.gflops)} (${formatPercent(ours.sgemmFraction)})` : '—';
     const cells = [
       first.op, first.label, formatLength(first.L), ours ? timeCell(ours, false) : '', perf,
-      ours?.status === 'ok' ? formatBytes(ours.peakBytes) : '—',
+      ours?.status === 'ok' ? formatBytes(ours.peakBytes) : '—', bestPeerCell(group),
       ...peers.map((p) => timeCell(group.find((r) => r.implementation === p), true)),
     ];
     lines.push(`| ${cells.join(' | ')} |`);

@@ -1,9 +1,10 @@
 // Shared helpers of the GPU check scripts (parity, sanitizer workload, benchmarks). Plain Node,
 // no dev dependencies: the scripts load the built package from dist/ and the golden fixtures
 // from test/fixtures/, so that a GPU machine needs only node, dist/ and the addon.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFixture } from '../../test/helpers/safetensors.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -89,23 +90,9 @@ export async function poisonPool(api, device, bytes) {
   t.dispose();
 }
 
-/** The golden fixtures (safetensors: u64 header length, JSON header, little-endian tensors). */
+/** The golden fixtures, read with the tests' reader. */
 export function readFixtures(dir = join(ROOT, 'test/fixtures')) {
-  return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort().map((file) => {
-    const bytes = readFileSync(join(dir, file));
-    const headerLength = Number(bytes.readBigUInt64LE(0));
-    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
-    const base = 8 + headerLength;
-    const tensors = {};
-    for (const [name, info] of Object.entries(header)) {
-      if (name === '__metadata__') continue;
-      const [begin, end] = info.data_offsets;
-      const raw = bytes.buffer.slice(bytes.byteOffset + base + begin, bytes.byteOffset + base + end);
-      tensors[name] = { shape: info.shape, data: info.dtype === 'I32' ? new Int32Array(raw) : new Float32Array(raw) };
-    }
-    const meta = header.__metadata__;
-    return { name: file, kind: meta.kind, config: JSON.parse(meta.config), tensors };
-  });
+  return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort().map((file) => readFixture(file, dir));
 }
 
 export const median = (xs) => {

@@ -6,7 +6,8 @@ Usage: /usr/bin/python3 bench/peers/check_torch_peer.py [FIXTURE_DIR]
 FIXTURE_DIR defaults to <repo>/test/fixtures if it exists, else <repo>/../shared/fixtures.
 Every "lsh" and "local" fixture is run through the peer exactly as the benchmark runs it
 (a JOB.json plus raw input files in a temporary folder) and its output is compared with the
-fixture's `out`; the "dense" op is checked on each local fixture's q, k, v against a float64
+fixture's `out`, once with Hugging Face's algorithms and once with the blocked ones
+("algorithm": "blocked"); the "dense" op is checked on each local fixture's q, k, v against a float64
 NumPy reference. Pass: relative L2 error <= 1e-5. Prints one line per case and a summary;
 exits non-zero if any case fails.
 """
@@ -46,7 +47,7 @@ def read_safetensors(path):
     return tensors, metadata
 
 
-def run_peer(op, inputs, config, workdir):
+def run_peer(op, inputs, config, workdir, algorithm=None):
     """Writes inputs as raw files plus a job, runs the peer, returns its float32 output."""
     specs = {}
     for name, array in inputs.items():
@@ -56,6 +57,8 @@ def run_peer(op, inputs, config, workdir):
                        "shape": list(array.shape)}
     job = {"op": op, "dir": workdir, "inputs": specs, "config": config,
            "warmup": 0, "repeats": 1, "output": "out.f32", "threads": 1}
+    if algorithm:
+        job["algorithm"] = algorithm
     job_path = os.path.join(workdir, "job.json")
     with open(job_path, "w") as f:
         json.dump(job, f)
@@ -116,14 +119,16 @@ def default_fixture_dir():
 def main(argv):
     fixture_dir = argv[1] if len(argv) > 1 else default_fixture_dir()
     files = sorted(f for f in os.listdir(fixture_dir) if f.endswith(".safetensors"))
-    cases = []  # (label, op, inputs, config, expected)
+    cases = []  # (label, op, inputs, config, expected, algorithm)
     for name in files:
         tensors, meta = read_safetensors(os.path.join(fixture_dir, name))
         kind, cfg = meta.get("kind"), json.loads(meta.get("config", "{}"))
-        if kind == "lsh":
-            cases.append((name, *lsh_case(tensors, cfg), tensors["out"]))
-        elif kind == "local":
-            cases.append((name, *local_case(tensors, cfg), tensors["out"]))
+        case = lsh_case if kind == "lsh" else local_case if kind == "local" else None
+        if case:
+            for algorithm in (None, "blocked"):
+                cases.append((f"{name}{' (blocked)' if algorithm else ''}", *case(tensors, cfg),
+                              tensors["out"], algorithm))
+        if kind == "local":
             q, k, v = tensors["q"], tensors["k"], tensors["v"]
             for causal, scale in ((False, None), (True, None), (False, 0.37)):
                 ref_scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
@@ -131,13 +136,13 @@ def main(argv):
                                                                    "scale": scale}
                 label = f"dense(causal={causal}, scale={scale}) on {name}"
                 cases.append((label, "dense", {"q": q, "k": k, "v": v}, config,
-                              dense_reference(q, k, v, ref_scale, causal)))
+                              dense_reference(q, k, v, ref_scale, causal), None))
 
     failures = 0
-    for label, op, inputs, config, expected in cases:
+    for label, op, inputs, config, expected, algorithm in cases:
         with tempfile.TemporaryDirectory(prefix="torch-peer-check-") as workdir:
             try:
-                err = relative_l2(run_peer(op, inputs, config, workdir), expected)
+                err = relative_l2(run_peer(op, inputs, config, workdir, algorithm), expected)
                 status = "ok  " if err <= TOLERANCE else "FAIL"
                 detail = f"rel L2 {err:.2e}"
             except Exception as e:  # report and carry on with the other cases

@@ -33,11 +33,15 @@ Ops (all tensors [B, H, L, D] unless stated):
          with config.json and model.safetensors, relative to dir}: Hugging Face's
          LongformerModel (embeddings, encoder; last_hidden_state) in plain torch ops
 
-Environment: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, make OpenBLAS pick slower
-kernels. This script deliberately leaves the environment alone (it is read when OpenBLAS
-loads, before any code here could change it); the caller should unset both, e.g.
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 torch_peer.py JOB.json
-The kernel OpenBLAS chose is reported as "blasCore".
+Algorithms: "algorithm": "blocked" in the job runs local and lsh as a PyTorch user tuning
+for speed would write them (blocked_local_attention, blocked_lsh_attention) instead of Hugging
+Face's formulation; both compute the same function.
+
+OpenBLAS: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are read once, when OpenBLAS loads. The job's
+"openblasCore" (a core name, or null for OpenBLAS' own detection) decides the core: before
+torch is imported, the script re-executes itself with OPENBLAS_CORETYPE set to it (or unset)
+and OPENBLAS_L2_SIZE unset, whatever the caller's environment held. The kernel OpenBLAS then
+runs is reported as "blasCore".
 """
 
 import ctypes
@@ -49,9 +53,28 @@ import statistics
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+
+def control_openblas_environment(job_file):
+    """Re-executes this script with the OpenBLAS environment the job asks for, unless it
+    already holds it (then it returns). Must run before numpy or torch load OpenBLAS."""
+    try:
+        with open(job_file) as f:
+            core = json.load(f).get("openblasCore")
+    except (OSError, ValueError, AttributeError):
+        return  # main() reports the unreadable job
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if core:
+        env["OPENBLAS_CORETYPE"] = str(core)
+    if env != dict(os.environ):
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), job_file], env)
+
+
+if __name__ == "__main__" and len(sys.argv) == 2:
+    control_openblas_environment(sys.argv[1])
+
+import numpy as np  # noqa: E402 (after the environment is settled)
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 FMIN = torch.finfo(torch.float32).min  # Longformer's mask value (float32 lowest)
 LSH_MASK = -1e9  # Reformer: disallowed key (padding / future)
@@ -140,12 +163,7 @@ def _lsh_chunked(qk, v, buckets, padding_mask, c, before, after, causal, n_hashe
     q_pos = chunked(pos)
     k_pos = _look_adjacent(q_pos, before, after)
 
-    key_ok = None
-    if padding_mask is not None:
-        mask = padding_mask.bool()[:, None, :].expand(B, H, L)
-        key_ok = mask.gather(-1, k_pos.reshape(B, H, -1)).view_as(k_pos).unsqueeze(-2)
-
-    out, lse = _lsh_attend(chunked(q), keys, values, q_pos, k_pos, key_ok, causal)
+    out, lse = _lsh_attend(chunked(q), keys, values, q_pos, k_pos, _key_ok(padding_mask, k_pos), causal)
     out = _gather_rows(out.reshape(B, H, S, D), undo)  # un-sort (1.8)
     lse = lse.reshape(B, H, S).gather(-1, undo)
     if n_hashes == 1:
@@ -163,7 +181,22 @@ def _lsh_attend(q, k, v, q_pos, k_pos, key_ok, causal):
 
     Returns the output and the float32 log-sum-exp of every query row.
     """
-    scores = torch.matmul(q, k.transpose(-1, -2))
+    scores = _lsh_masks(torch.matmul(q, k.transpose(-1, -2)), q_pos, k_pos, key_ok, causal)
+    lse = torch.logsumexp(scores, dim=-1, keepdim=True)
+    return torch.matmul(torch.exp(scores - lse), v), lse.squeeze(-1)
+
+
+def _key_ok(padding_mask, k_pos):
+    """Whether each key slot [B, H, n, 1, keys] holds a real token; None without padding."""
+    if padding_mask is None:
+        return None
+    B, H = k_pos.shape[:2]
+    ok = padding_mask.bool()[:, None, :].expand(B, H, padding_mask.shape[1])
+    return ok.gather(-1, k_pos.reshape(B, H, -1)).view_as(k_pos).unsqueeze(-2)
+
+
+def _lsh_masks(scores, q_pos, k_pos, key_ok, causal):
+    """Writes the masks of 1.7 into the scores (in place) and returns them."""
     allowed = key_ok
     if causal:
         not_future = q_pos.unsqueeze(-1) >= k_pos.unsqueeze(-2)
@@ -171,9 +204,7 @@ def _lsh_attend(q, k, v, q_pos, k_pos, key_ok, causal):
     if allowed is not None:
         scores.masked_fill_(~allowed, LSH_MASK)
     # Replaces whatever the masks above wrote: a query must not attend to its own token.
-    scores.masked_fill_(q_pos.unsqueeze(-1) == k_pos.unsqueeze(-2), LSH_SELF_MASK)
-    lse = torch.logsumexp(scores, dim=-1, keepdim=True)
-    return torch.matmul(torch.exp(scores - lse), v), lse.squeeze(-1)
+    return scores.masked_fill_(q_pos.unsqueeze(-1) == k_pos.unsqueeze(-2), LSH_SELF_MASK)
 
 
 def _unit_key(x):
@@ -187,12 +218,12 @@ def _gather_rows(x, idx):
     return x.gather(2, idx.unsqueeze(-1).expand(*idx.shape, x.shape[-1]))
 
 
-def _look_adjacent(x, before, after):
-    """Append to each chunk (dim 2) its neighbours, wrapping over all chunks (1.5)."""
+def _look_adjacent(x, before, after, dim=3):
+    """Append to each chunk (dim 2) its neighbours along `dim`, wrapping over all chunks (1.5)."""
     if before == 0 and after == 0:
         return x
     neighbours = [x if i == 0 else torch.roll(x, -i, dims=2) for i in range(-before, after + 1)]
-    return torch.cat(neighbours, dim=3)
+    return torch.cat(neighbours, dim=dim)
 
 
 # ----------------------------------------------------------------------------------------
@@ -320,6 +351,186 @@ def _diagonalize(x, a):
 
 
 # ----------------------------------------------------------------------------------------
+# blocked: the same two ops as a PyTorch user tuning for speed would write them
+
+
+def blocked_local_attention(q, k, v, attention_mask, q_global, k_global, v_global, a,
+                            slab_bytes=256 << 20):
+    """Longformer attention (SEMANTICS section 2) by blocks: each block of a queries attends
+    to the 3a keys of its block and its two neighbours, with an exact band mask.
+
+    The blocks run in slabs of about `slab_bytes` of scores (all heads at once), which bounds
+    the memory at any length. (Slabs small enough to stay in cache, ~16 MiB, were faster with
+    one thread but slower with two: more and smaller parallel ops.) Every query also sees the
+    global tokens' local keys (a second, small product), and the global tokens' rows come
+    from the global branch.
+    """
+    B, H, L, D = q.shape
+    if attention_mask is None:
+        attention_mask = torch.zeros(B, L, dtype=torch.int32)
+    w = a  # block length
+    extra = -L % w
+    if extra:  # padding tokens at the tail: never attended, rows dropped
+        q, k, v, q_global, k_global, v_global = (
+            F.pad(x, (0, 0, 0, extra)) for x in (q, k, v, q_global, k_global, v_global))
+        attention_mask = F.pad(attention_mask, (0, extra), value=-1)
+    Lp = L + extra
+    nb, BH = Lp // w, B * H
+    is_padding = attention_mask < 0
+    glob = GlobalSlots.of(attention_mask > 0)
+
+    qs = (q * (1.0 / math.sqrt(D))).reshape(BH, nb, w, D)
+    # Keys and values with one block of zeros on each side; block i reads padded rows
+    # [i w, i w + 3w), i.e. positions [(i - 1) w, (i + 2) w).
+    k_blocks = F.pad(k.reshape(BH, Lp, D), (0, 0, w, w)).unfold(1, 3 * w, w)  # [BH, nb, D, 3w]
+    v_blocks = F.pad(v.reshape(BH, Lp, D), (0, 0, w, w)).unfold(1, 3 * w, w).transpose(2, 3)
+
+    # Additive mask of every (query, key slot) of a block: -inf outside the band |i - j| <= a
+    # or outside [0, L'); float32 lowest for padding and global keys (2.2).
+    offset = torch.arange(3 * w)[None, :] - w - torch.arange(w)[:, None]
+    band = torch.zeros(w, 3 * w).masked_fill_(offset.abs() > a, -math.inf)
+    key_bias = torch.full((B, Lp + 2 * w), -math.inf)
+    key_bias[:, w:w + Lp] = (attention_mask != 0).float() * FMIN
+    bias = band + key_bias.unfold(1, 3 * w, w)[:, :, None, :]  # [B, nb, w, 3w]
+
+    if glob:
+        k_glob = glob.pack(k).reshape(BH, glob.n_max, D).transpose(1, 2)  # [BH, D, n]
+        v_glob = glob.pack(v).reshape(BH, glob.n_max, D)
+        glob_bias = torch.zeros(B, 1, glob.n_max).masked_fill_(~glob.used[:, None, :], FMIN)
+
+    out = torch.empty(BH, nb, w, D)
+    per_block = BH * w * 3 * w * 4
+    step = max(1, slab_bytes // per_block)
+    for s0 in range(0, nb, step):
+        s1 = min(nb, s0 + step)
+        qb = qs[:, s0:s1]
+        scores = torch.matmul(qb, k_blocks[:, s0:s1])  # [BH, s, w, 3w]
+        scores.view(B, H, s1 - s0, w, 3 * w).add_(bias[:, None, s0:s1])
+        row_max = scores.amax(dim=-1, keepdim=True)
+        if glob:
+            g_scores = torch.matmul(qb.reshape(BH, -1, D), k_glob)  # [BH, s w, n]
+            g_scores.view(B, H, -1, glob.n_max).add_(glob_bias[:, None])
+            g_scores = g_scores.view(BH, s1 - s0, w, glob.n_max)
+            row_max = torch.maximum(row_max, g_scores.amax(dim=-1, keepdim=True))
+        probs = scores.sub_(row_max).exp_()
+        total = probs.sum(dim=-1, keepdim=True)
+        ob = torch.matmul(probs, v_blocks[:, s0:s1])
+        if glob:
+            g_probs = g_scores.sub_(row_max).exp_()
+            total += g_probs.sum(dim=-1, keepdim=True)
+            ob += torch.matmul(g_probs.view(BH, -1, glob.n_max), v_glob).view_as(ob)
+        out[:, s0:s1] = ob.div_(total)
+
+    out = out.view(B, H, Lp, D)
+    out.masked_fill_(is_padding[:, None, :, None], 0.0)  # padding rows output zero
+    if glob:
+        global_out = _global_branch(q_global, k_global, v_global, is_padding, glob)
+        out[glob.token[0], :, glob.token[1]] = global_out[glob.slot[0], :, glob.slot[1]]
+    return out[:, :, :L]
+
+
+def blocked_lsh_attention(qk, v, rotations, padding_mask, n_hashes, n_buckets, chunk_length,
+                          chunks_before, chunks_after, causal):
+    """Reformer's LSH attention (SEMANTICS section 1) by gathers and batched products:
+    hash with one product, sort each round by bucket, gather the rows into chunks, attend
+    to the chunk and its neighbours, un-sort by a scatter, combine the rounds by their
+    log-sum-exp. Keys are normalised once per token, before the gather."""
+    B, H, L, D = qk.shape
+    c = chunk_length
+    if L <= c:  # standard path: full attention, no hashing (1.2)
+        return lsh_attention(qk, v, rotations, padding_mask, n_hashes, n_buckets, c,
+                             chunks_before, chunks_after, causal)
+    extra = -L % c  # pad the tail with padding tokens to a multiple of the chunk (1.10)
+    if extra:
+        qk, v = F.pad(qk, (0, 0, 0, extra)), F.pad(v, (0, 0, 0, extra))
+        if padding_mask is None:
+            padding_mask = torch.ones(B, L, dtype=torch.int32)
+        padding_mask = F.pad(padding_mask, (0, extra))
+    if rotations is None or rotations.shape[2] != n_hashes:
+        raise ValueError(f"lsh: rotations [H, D, nHashes={n_hashes}, rot/2] required")
+    Lp = L + extra
+    if padding_mask is not None and bool(padding_mask.bool().all()):
+        padding_mask = None  # no padding token: no padding bucket, no padding mask
+
+    buckets = _blocked_buckets(qk, rotations, n_buckets, padding_mask)  # [B, H, nh, L']
+    # Sort each round by (bucket, position): the composite key is unique.
+    pos = torch.argsort(buckets * Lp + torch.arange(Lp), dim=-1)  # [B, H, nh, L']
+    S, n = n_hashes * Lp, n_hashes * Lp // c
+    flat_pos = pos.reshape(B, H, S)
+
+    # One row gather (index_select copies whole rows) of queries, normalised keys and values.
+    rows = torch.cat([qk, _unit_key(qk), v], dim=-1).reshape(B * H * Lp, 3 * D)
+    row_offsets = (torch.arange(B * H) * Lp).view(B, H, 1)
+    gathered = rows.index_select(0, (flat_pos + row_offsets).reshape(-1)).view(B, H, n, c, 3 * D)
+    q = gathered[..., :D]
+    # Keys transposed and contiguous, [B, H, n, D, (before + 1 + after) c]: the layout the
+    # batched product reads fastest.
+    keys_t = _look_adjacent(gathered[..., D:2 * D].transpose(-1, -2), chunks_before, chunks_after, dim=4)
+    values = _look_adjacent(gathered[..., 2 * D:], chunks_before, chunks_after)
+    scores = torch.matmul(q, keys_t)  # [B, H, n, c, (before + 1 + after) c]
+
+    q_pos = flat_pos.view(B, H, n, c)
+    if padding_mask is not None or causal or chunks_before + chunks_after >= n:
+        # The general masks, exactly as Hugging Face applies them (1.7); also where so few
+        # chunks wrap around that a chunk meets itself again.
+        k_pos = _look_adjacent(q_pos, chunks_before, chunks_after)
+        _lsh_masks(scores, q_pos, k_pos, _key_ok(padding_mask, k_pos), causal)
+    else:
+        # Only the self mask. Within a round every token sits in one slot, so a query meets
+        # itself on the diagonal of its own chunk, and again only in a neighbouring chunk of
+        # another round: those few chunks at the round boundaries get the full comparison.
+        own = slice(chunks_before * c, (chunks_before + 1) * c)
+        scores[..., own].diagonal(dim1=-2, dim2=-1).fill_(LSH_SELF_MASK)
+        per_round = Lp // c
+        edge = [j for j in range(n) if j % per_round < chunks_before
+                or j % per_round >= per_round - chunks_after]
+        if n_hashes > 1 and edge:
+            edge = torch.tensor(edge)
+            k_pos = _look_adjacent(q_pos, chunks_before, chunks_after)[:, :, edge]
+            sub = scores[:, :, edge]
+            sub.masked_fill_(q_pos[:, :, edge].unsqueeze(-1) == k_pos.unsqueeze(-2), LSH_SELF_MASK)
+            scores[:, :, edge] = sub
+
+    row_max = scores.amax(dim=-1, keepdim=True)
+    probs = scores.sub_(row_max).exp_()
+    total = probs.sum(dim=-1, keepdim=True)
+    out = torch.matmul(probs, values).div_(total)  # [B, H, n, c, D]
+    lse = (row_max + total.log_()).view(B, H, n_hashes, Lp)
+
+    # Un-sort (1.8): slot i of round r holds token pos[..., r, i]; undo is the inverse.
+    undo = torch.empty_like(pos).scatter_(3, pos, torch.arange(Lp).expand_as(pos))
+    undo = undo + (torch.arange(B * H * n_hashes) * Lp).view(B, H, n_hashes, 1)
+    unsorted = out.reshape(-1, D).index_select(0, undo.reshape(-1)).view(B, H, n_hashes, Lp, D)
+    if n_hashes == 1:
+        return unsorted[:, :, 0, :L]
+    lse = lse.reshape(-1).index_select(0, undo.reshape(-1)).view(B, H, n_hashes, Lp)
+    # Each round's share of the mass, not renormalised: exp(lse - logsumexp) in float32 (1.9).
+    weights = torch.exp(lse - torch.logsumexp(lse, dim=2, keepdim=True)).unsqueeze(-1)
+    return torch.sum(unsorted.mul_(weights), dim=2)[:, :, :L]
+
+
+def _blocked_buckets(qk, rotations, n_buckets, padding_mask):
+    """Bucket ids [B, H, nh, L] without round offsets, as _hash_buckets assigns them (1.3):
+    argmax over [x, -x] is the larger of argmax x and argmin x shifted by rot/2."""
+    if not isinstance(n_buckets, int):  # factorised bucket counts: Hugging Face's code
+        B, H, L, _ = qk.shape
+        n_hashes = rotations.shape[2]
+        n_total = math.prod(n_buckets) + (padding_mask is not None)
+        offsets = torch.arange(n_hashes)[:, None] * n_total
+        return (_hash_buckets(qk, rotations, n_buckets, padding_mask).view(B, H, n_hashes, L)
+                - offsets)
+    H, D, n_hashes, half = rotations.shape
+    rotated = torch.matmul(qk, rotations.reshape(H, D, n_hashes * half))
+    rotated = rotated.view(*qk.shape[:3], n_hashes, half)
+    top, top_at = rotated.max(dim=-1)
+    bottom, bottom_at = rotated.min(dim=-1)
+    buckets = torch.where(top >= -bottom, top_at, bottom_at + half).transpose(-1, -2)
+    if padding_mask is not None:
+        buckets = buckets.masked_fill(~padding_mask.bool()[:, None, None, :], n_buckets)
+    return buckets.contiguous()
+
+
+# ----------------------------------------------------------------------------------------
 # model: Hugging Face's LongformerModel, the layers around longformer_attention
 
 
@@ -407,8 +618,11 @@ def load_inputs(job):
     return tensors
 
 
-def build_op(op, x, cfg):
+def build_op(op, x, cfg, algorithm=None):
     """Returns (function computing the result, float ops per call or None)."""
+    blocked = algorithm == "blocked"
+    if algorithm not in (None, "blocked") or (blocked and op not in ("local", "lsh")):
+        raise ValueError(f"no algorithm {algorithm!r} for op {op!r}")
     if op == "dense":
         return (lambda: dense_attention(x["q"], x["k"], x["v"], cfg.get("scale"),
                                         bool(cfg.get("causal", False)))), None
@@ -417,13 +631,15 @@ def build_op(op, x, cfg):
         if left != right or left < 1:
             raise ValueError(f"local: window {[left, right]} unsupported; the Longformer "
                              "sliding-chunks computation needs a symmetric window [a, a], a >= 1")
-        return (lambda: longformer_attention(
+        local = blocked_local_attention if blocked else longformer_attention
+        return (lambda: local(
             x["q"], x["k"], x["v"], x.get("attentionMask"), x.get("qGlobal", x["q"]),
             x.get("kGlobal", x["k"]), x.get("vGlobal", x["v"]), int(left))), None
     if op == "lsh":
         n_buckets = cfg["nBuckets"]
         n_buckets = int(n_buckets) if isinstance(n_buckets, (int, float)) else list(n_buckets)
-        return (lambda: lsh_attention(
+        lsh = blocked_lsh_attention if blocked else lsh_attention
+        return (lambda: lsh(
             x["qk"], x["v"], x.get("rotations"), x.get("paddingMask"), int(cfg["nHashes"]),
             n_buckets, int(cfg["chunkLength"]), int(cfg.get("chunksBefore", 1)),
             int(cfg.get("chunksAfter", 0)), bool(cfg.get("causal", False)))), None
@@ -480,7 +696,8 @@ def run_job(job):
         blas.openblas_set_num_threads(threads)
 
     inputs = load_inputs(job)
-    fn, flops = build_op(job["op"], inputs, {**job.get("config", {}), "dir": job["dir"]})
+    fn, flops = build_op(job["op"], inputs, {**job.get("config", {}), "dir": job["dir"]},
+                         job.get("algorithm"))
 
     with torch.no_grad():
         # peakBytes = (peak RSS reached during the warm-up and timed runs) - (RSS once the
