@@ -189,7 +189,7 @@ async function main() {
     rows: [], sgemm, speed: machineSpeed(sgemm.gflops), started,
     budget: args.quick ? QUICK_BUDGET : FULL_BUDGET,
     // Past this, no peer run starts (ours still run: they are the point of the run).
-    maxMs: (args.maxMinutes ?? (args.quick ? 1.5 : 25)) * 60_000,
+    maxMs: (args.maxMinutes ?? (args.quick ? 2 : 25)) * 60_000,
   };
   const ops = args.ops ?? (args.quick ? QUICK_OPS : OPS);
   const lengths = args.lengths ?? (args.quick ? QUICK_LENGTHS : LENGTHS);
