@@ -30,7 +30,7 @@ export const IMPLEMENTATIONS = [
   { id: 'onnxruntime-cpu', peer: true, device: 'cpu', ops: ['dense', 'local'],
     command: ['node', '--expose-gc', 'bench/peers/onnx_peer.mjs'], job: {}, accepts: isCausalLocalOrDense,
     // GroupQueryAttention on the CPU holds B·H·L² probabilities whatever its window (peak
-    // measured at 4k, H 12: 915 MB, 805 MB of it those); MultiHeadAttention streams them (80 MB).
+    // measured at 4k, H 12: 872 MiB, 768 MiB of it those); MultiHeadAttention streams them.
     denseScores: ['local'] },
   { id: 'plain-js', peer: true, device: 'cpu', ops: ['axial'],
     command: ['node', '--expose-gc', 'bench/axial_js.mjs'], job: {} },
