@@ -11,7 +11,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--ops ${OPS.join(',')}]
   --lengths      sequence lengths, e.g. 4096 or 4k (default 1k,4k,16k,64k)
   --peers        peers to compare with (default: all that are installed)
   --device       this package on cpu, cuda or all (default: all devices present)
-  --max-minutes  no peer run starts after this (default 25; 1.5 with --quick)`;
+  --max-minutes  no peer run starts after this (default 25; 2 with --quick)`;
 
 function parseLength(text) {
   const m = /^(\d+)(k?)$/i.exec(text.trim());
