@@ -7,7 +7,8 @@ FIXTURE_DIR defaults to <repo>/test/fixtures if it exists, else <repo>/../shared
 Every "lsh" and "local" fixture is run through the peer exactly as the benchmark runs it
 (a JOB.json plus raw input files in a temporary folder) and its output is compared with the
 fixture's `out`, once with Hugging Face's algorithms and once with the blocked ones
-("algorithm": "blocked"); the "dense" op is checked on each local fixture's q, k, v against a float64
+("algorithm": "blocked"), and the blocked local attention with asymmetric windows against a
+float64 NumPy reference on each local fixture's q, k, v; the "dense" op is checked on each local fixture's q, k, v against a float64
 NumPy reference. Pass: relative L2 error <= 1e-5. Prints one line per case and a summary;
 exits non-zero if any case fails.
 """
@@ -99,12 +100,17 @@ def local_case(t, cfg):
     return "local", inputs, {"window": [a, a]}
 
 
-def dense_reference(q, k, v, scale, causal):
+def dense_reference(q, k, v, scale, causal, window=None):
+    """float64 softmax attention; causal, or with window [left, right]: key j of query i
+    counts when -left <= j - i <= right."""
     q, k, v = (x.astype(np.float64) for x in (q, k, v))
     scores = q @ np.swapaxes(k, -1, -2) * scale
+    L = scores.shape[-1]
+    offset = np.arange(L)[None, :] - np.arange(L)[:, None]
     if causal:
-        L = scores.shape[-1]
-        scores = np.where(np.triu(np.ones((L, L), bool), 1), -np.inf, scores)
+        scores = np.where(offset > 0, -np.inf, scores)
+    if window is not None:
+        scores = np.where((offset < -window[0]) | (offset > window[1]), -np.inf, scores)
     scores -= scores.max(axis=-1, keepdims=True)
     p = np.exp(scores)
     return (p / p.sum(axis=-1, keepdims=True)) @ v
@@ -130,6 +136,11 @@ def main(argv):
                               tensors["out"], algorithm))
         if kind == "local":
             q, k, v = tensors["q"], tensors["k"], tensors["v"]
+            a = cfg["attention_window"] // 2
+            for window in ([a, 0], [3, a + 5]):  # asymmetric windows: the blocked algorithm only
+                cases.append((f"window {window} on {name} (blocked)", "local", {"q": q, "k": k, "v": v},
+                              {"window": window}, dense_reference(q, k, v, 1 / np.sqrt(q.shape[-1]),
+                                                                  False, window), "blocked"))
             for causal, scale in ((False, None), (True, None), (False, 0.37)):
                 ref_scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
                 config = {"causal": causal} if scale is None else {"causal": causal,

@@ -24,6 +24,7 @@ Ops (all tensors [B, H, L, D] unless stated):
   dense  inputs q, k, v;  config {scale?: 1/sqrt(D), causal?: false}
   local  inputs q, k, v, attentionMask? int32 [B, L] (-1 pad, 0 local, 1 global),
          qGlobal?, kGlobal?, vGlobal? (default q, k, v);  config {window: [a, a]}
+         ("algorithm": "blocked": any window [left, right])
   lsh    inputs qk, v, rotations [H, D, nh, rot/2], paddingMask? int32 [B, L];
          config {nHashes, nBuckets (int or list), chunkLength, chunksBefore,
                  chunksAfter, causal}
@@ -354,10 +355,11 @@ def _diagonalize(x, a):
 # blocked: the same two ops as a PyTorch user tuning for speed would write them
 
 
-def blocked_local_attention(q, k, v, attention_mask, q_global, k_global, v_global, a,
+def blocked_local_attention(q, k, v, attention_mask, q_global, k_global, v_global, left, right,
                             slab_bytes=256 << 20):
-    """Longformer attention (SEMANTICS section 2) by blocks: each block of a queries attends
-    to the 3a keys of its block and its two neighbours, with an exact band mask.
+    """Longformer attention (SEMANTICS section 2) with the window [left, right] by blocks:
+    each block of w = max(left, right) queries attends to the 3w keys of its block and its
+    two neighbours, with an exact band mask.
 
     The blocks run in slabs of about `slab_bytes` of scores (all heads at once), which bounds
     the memory at any length. (Slabs small enough to stay in cache, ~16 MiB, were faster with
@@ -368,7 +370,7 @@ def blocked_local_attention(q, k, v, attention_mask, q_global, k_global, v_globa
     B, H, L, D = q.shape
     if attention_mask is None:
         attention_mask = torch.zeros(B, L, dtype=torch.int32)
-    w = a  # block length
+    w = max(left, right)  # block length
     extra = -L % w
     if extra:  # padding tokens at the tail: never attended, rows dropped
         q, k, v, q_global, k_global, v_global = (
@@ -385,10 +387,10 @@ def blocked_local_attention(q, k, v, attention_mask, q_global, k_global, v_globa
     k_blocks = F.pad(k.reshape(BH, Lp, D), (0, 0, w, w)).unfold(1, 3 * w, w)  # [BH, nb, D, 3w]
     v_blocks = F.pad(v.reshape(BH, Lp, D), (0, 0, w, w)).unfold(1, 3 * w, w).transpose(2, 3)
 
-    # Additive mask of every (query, key slot) of a block: -inf outside the band |i - j| <= a
-    # or outside [0, L'); float32 lowest for padding and global keys (2.2).
+    # Additive mask of every (query, key slot) of a block: -inf outside the band
+    # -left <= j - i <= right or outside [0, L'); float32 lowest for padding and global keys (2.2).
     offset = torch.arange(3 * w)[None, :] - w - torch.arange(w)[:, None]
-    band = torch.zeros(w, 3 * w).masked_fill_(offset.abs() > a, -math.inf)
+    band = torch.zeros(w, 3 * w).masked_fill_((offset < -left) | (offset > right), -math.inf)
     key_bias = torch.full((B, Lp + 2 * w), -math.inf)
     key_bias[:, w:w + Lp] = (attention_mask != 0).float() * FMIN
     bias = band + key_bias.unfold(1, 3 * w, w)[:, :, None, :]  # [B, nb, w, 3w]
@@ -627,14 +629,18 @@ def build_op(op, x, cfg, algorithm=None):
         return (lambda: dense_attention(x["q"], x["k"], x["v"], cfg.get("scale"),
                                         bool(cfg.get("causal", False)))), None
     if op == "local":
-        left, right = cfg["window"]
-        if left != right or left < 1:
-            raise ValueError(f"local: window {[left, right]} unsupported; the Longformer "
-                             "sliding-chunks computation needs a symmetric window [a, a], a >= 1")
-        local = blocked_local_attention if blocked else longformer_attention
+        left, right = (int(n) for n in cfg["window"])
+        if blocked and min(left, right) >= 0 and max(left, right) >= 1:
+            window, local = (left, right), blocked_local_attention
+        elif not blocked and left == right and left >= 1:
+            window, local = (left,), longformer_attention
+        else:
+            raise ValueError(f"local: window {[left, right]} unsupported; the Longformer sliding-chunks "
+                             "computation needs a symmetric window [a, a], a >= 1, the blocked one "
+                             "[left, right] >= 0, not both 0")
         return (lambda: local(
             x["q"], x["k"], x["v"], x.get("attentionMask"), x.get("qGlobal", x["q"]),
-            x.get("kGlobal", x["k"]), x.get("vGlobal", x["v"]), int(left))), None
+            x.get("kGlobal", x["k"]), x.get("vGlobal", x["v"]), *window)), None
     if op == "lsh":
         n_buckets = cfg["nBuckets"]
         n_buckets = int(n_buckets) if isinstance(n_buckets, (int, float)) else list(n_buckets)
