@@ -12,7 +12,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--ops ${OPS.join(',')}]
   --variants     only these configurations of the ops, e.g. longformer-g1,reformer-h4 (default: all)
   --peers        peers to compare with (default: all that are installed)
   --device       this package on cpu, cuda or all (default: all devices present)
-  --max-minutes  no peer run starts after this (default 25; 2 with --quick)`;
+  --max-minutes  no peer run starts after this (default 25; 2.5 with --quick)`;
 
 function parseLength(text) {
   const m = /^(\d+)(k?)$/i.exec(text.trim());

@@ -41,23 +41,22 @@ export function coreCandidates(flags) {
 
 /**
  * A forced core replaces auto-detection only when it is faster by more than this: on a busy
- * machine two equally fast cores differ by noise, and auto-detection is then the safer choice.
+ * machine two equally fast cores differ by noise (up to ~8 % seen here at a load average of 6
+ * on 2 cores), and auto-detection is then the safer choice.
  */
-const MARGIN = 1.05;
-
-/** Rounds over the candidates: interleaving them spreads a change of load over all of them. */
-const ROUNDS = 2;
+const MARGIN = 1.1;
 
 /**
  * Times an n×n×n sgemm (one thread) through the PyTorch peer `command` with every candidate
- * core, in ROUNDS interleaved rounds of two timed calls each, and returns { core, blasCore,
- * gflops, candidates: [{ requested, blasCore?, gflops?, error? }] }: a candidate's rate is its
- * best call; `core` is the OPENBLAS_CORETYPE to run with (null: auto-detection), `blasCore`
- * the kernel OpenBLAS reported for it. Returns { core: undefined, reason } when none runs.
+ * core, in `rounds` interleaved rounds (which spread a change of load over all candidates) of
+ * two timed calls each, and returns { core, blasCore, gflops, candidates: [{ requested,
+ * blasCore?, gflops?, error? }] }: a candidate's rate is its best call; `core` is the
+ * OPENBLAS_CORETYPE to run with (null: auto-detection), `blasCore` the kernel OpenBLAS
+ * reported for it. Returns { core: undefined, reason } when none runs.
  */
-export async function chooseOpenblasCore(command, dir, cwd, n, flags = cpuFlags()) {
+export async function chooseOpenblasCore(command, dir, cwd, n, rounds, flags = cpuFlags()) {
   const candidates = coreCandidates(flags).map((core) => ({ core, requested: core ?? 'auto' }));
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const c of candidates) {
       if (c.error) continue;
       const job = { op: 'sgemm', dir, inputs: {}, config: { n }, warmup: 1, repeats: 2, threads: 1, openblasCore: c.core };

@@ -181,9 +181,11 @@ async function main() {
   const torch = torchAvailable();
   const sgemmSize = args.quick ? 2048 : 4096;
   // The OpenBLAS core is chosen once per run: the probes and every PyTorch peer use it.
-  const openblas = torch ? await chooseOpenblasCore(TORCH.command, SCRATCH, ROOT, sgemmSize) : null;
+  const probeStart = Date.now();
+  const openblas = torch ? await chooseOpenblasCore(TORCH.command, SCRATCH, ROOT, sgemmSize, args.quick ? 1 : 2) : null;
   if (openblas) console.log(`OpenBLAS cores (${sgemmSize}³ sgemm, 1 thread, GFLOP/s): ${candidatesText(openblas.candidates)}; ` +
-    `running with ${openblas.core ?? 'auto-detection'}${openblas.blasCore ? ` (${openblas.blasCore})` : ''}`);
+    `running with ${openblas.core ?? 'auto-detection'}${openblas.blasCore ? ` (${openblas.blasCore})` : ''} ` +
+    `(probed in ${formatDuration(Math.round((Date.now() - probeStart) / 1000))})`);
   const sgemm = torch
     ? await measureSgemm(TORCH.command, SCRATCH, ROOT, sgemmSize, openblas)
     : { gflops: null, reason: 'PyTorch is not installed, so the machine\'s sgemm rate is unknown' };
@@ -196,7 +198,7 @@ async function main() {
     rows: [], sgemm, speed: machineSpeed(sgemm.gflops), peersFrom: Date.now(),
     budget: args.quick ? QUICK_BUDGET : FULL_BUDGET,
     // Past this, no peer run starts (ours still run: they are the point of the run).
-    maxMs: (args.maxMinutes ?? (args.quick ? 2 : 25)) * 60_000,
+    maxMs: (args.maxMinutes ?? (args.quick ? 2.5 : 25)) * 60_000,
   };
   const ops = args.ops ?? (args.quick ? QUICK_OPS : OPS);
   const lengths = args.lengths ?? (args.quick ? QUICK_LENGTHS : LENGTHS);
