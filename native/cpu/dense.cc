@@ -11,22 +11,19 @@ namespace sa {
 
 namespace {
 
-constexpr int kQueryTile = 64;
-constexpr int kKeyTile = 256;
+constexpr int kQueryTile = 128;
+constexpr int kKeyTile = 512;
 
 // q and out rows are ldq floats apart, k and v rows ldk (the head layout's row strides).
 void denseQueryTile(const DenseShape& s, const float* q, const float* k, const float* v, float* out, int ldq, int ldk,
                     int i0, cpu::SoftmaxTile& t) {
   const int m = std::min(kQueryTile, s.Lq - i0);
   t.start(m, [&](int r) { return q + size_t(i0 + r) * ldq; }, s.scale);
-  const auto keyEnd = [&s, i0](int r) { return denseKeyEnd(s, i0 + r); };
-  const int end = keyEnd(m - 1);
+  const int end = denseKeyEnd(s, i0 + m - 1);
   for (int j0 = 0; j0 < end; j0 += kKeyTile) {
     const int n = std::min(kKeyTile, end - j0);
-    // Rows whose keys end before the tile (causal) do not reach it.
-    const int r0 = s.causal ? std::clamp(j0 - i0, 0, m) : 0;
     const cpu::KeyTile keys{n, k + size_t(j0) * ldk, ldk, v + size_t(j0) * ldk, ldk};
-    t.attend(r0, m, keys, cpu::Prefix<decltype(keyEnd)>(n, j0, keyEnd));
+    t.attend(0, m, keys, cpu::Prefix{{n}, j0, s.causal ? i0 + 1 : s.Lk, s.causal ? 1 : 0, s.Lk});
   }
   for (int r = 0; r < m; ++r) t.writeRow(r, out + size_t(i0 + r) * ldq);
 }

@@ -1,9 +1,10 @@
 // Sliding-window attention with global tokens on CPU (kernels/local.h), flash-style: a tile
-// of queries stays in cache while the key/value tiles of its band stream through with an
-// online softmax. Only the band is visited: wide key tiles where every query of the tile sees
-// every key, narrow ones across the band's diagonal edges, each computed only for the queries
-// whose windows reach it and clipped per row. Global rows are separate tasks: a tile of global
-// queries attends to every non-padding key with the global projections.
+// of queries stays in cache while the keys and values of its band stream through the softmax
+// tile (cpu/softmax_tile.h) with an online softmax. Only the band is visited, in column blocks
+// each computed for the queries whose windows reach it: the band's diagonal edges for some
+// rows, the keys in every window for all; each row is clipped to its window. Global rows are
+// separate tasks: a tile of global queries attends to every non-padding key with the global
+// projections.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -16,8 +17,8 @@ namespace sa {
 namespace {
 
 constexpr int kQueryTile = 64;
-constexpr int kKeyTile = 256;  // the widest key tile; also the global-column chunk
-constexpr int kEdgeKeyTile = 32;  // key tiles across the band's diagonal edges
+// The widest key tile: a whole band of ±256 keys and a tile of queries; also the global-column chunk.
+constexpr int kKeyTile = 640;
 
 // The roles of one batch row's tokens, derived once per call from the attention mask.
 struct RowTokens {
@@ -80,21 +81,25 @@ HeadSlice headSlice(const LocalShape& s, const LocalInputs<float>& in, float* ou
           out + offset, int(layout.rowStride())};
 }
 
-// The columns of a key tile a local query tile's rows see: nothing for rows that are not
-// local tokens; a local row sees its window's part of the tile (all of it when `clip` is
-// false), less the padding and global keys in `removedKeys`. Global columns are the tile with
-// clip false and no removed key.
+// The columns of a key tile [j0, j0 + n) of the band a local query tile's rows see: nothing
+// for rows that are not local tokens; a local row sees its window's part of the tile, less the
+// padding and global keys in `removedKeys`. The global columns are the tile with `window` null:
+// every column, for every local row.
 struct LocalRows : cpu::MaskPolicy {
-  const LocalShape* s;
+  const LocalShape* window;
   const RowTokens* tokens;
   int i0, j0;
-  bool clip;
   const std::vector<int>* removedKeys;
   IndexRange columns(int r) const {
     if (tokens->role(i0 + r) != TokenRole::Local) return {0, 0};
-    if (!clip) return {0, n};
-    const IndexRange keys = bandKeys(s->window, s->L, i0 + r);
+    if (!window) return {0, n};
+    const IndexRange keys = bandKeys(window->window, window->L, i0 + r);
     return {std::max(keys.begin, j0) - j0, std::min(keys.end, j0 + n) - j0};
+  }
+  IndexRange rows(int c0, int c1) const {
+    if (!window) return MaskPolicy::rows(c0, c1);
+    const IndexRange q = queriesReaching(window->window, window->L, j0 + c0, j0 + c1);
+    return {q.begin - i0, q.end - i0};
   }
   const std::vector<int>& removed() const { return *removedKeys; }
 };
@@ -127,40 +132,24 @@ void attendGlobalColumns(const HeadSlice& h, const RowTokens& row, int i0, cpu::
       std::copy_n(h.in.k + g * h.ld, D, key);
       std::copy_n(h.in.v + g * h.ld, D, value);
     });
-    t.attend(0, t.rows(), keys, LocalRows{{n}, nullptr, &row, i0, 0, false, &none});
+    t.attend(0, t.rows(), keys, LocalRows{{n}, nullptr, &row, i0, 0, &none});
   }
 }
 
-// One key tile [j0, j0 + n) of the band, for the queries whose windows reach it.
-void attendKeyTile(const LocalShape& s, const HeadSlice& h, const RowTokens& row, int i0, int j0, int n,
-                   cpu::SoftmaxTile& t) {
-  const IndexRange reaching = queriesReaching(s.window, s.L, j0, j0 + n);
-  const int r0 = std::max(reaching.begin - i0, 0), r1 = std::min(reaching.end - i0, t.rows());
-  std::vector<int>& removed = threadRemoved();
-  if (RowTokens::anyIn(row.removedBefore, j0, j0 + n))
-    for (int c = 0; c < n; ++c)
-      if (removedFromWindow(row.mask[j0 + c])) removed.push_back(c);
-  const bool clip = !keysInEveryBand(s.window, s.L, i0, i0 + t.rows()).covers(j0, j0 + n);
-  const cpu::KeyTile keys{n, h.in.k + int64_t(j0) * h.ld, h.ld, h.in.v + int64_t(j0) * h.ld, h.ld};
-  t.attend(r0, r1, keys, LocalRows{{n}, &s, &row, i0, j0, clip, &removed});
-}
-
-void attendKeys(const LocalShape& s, const HeadSlice& h, const RowTokens& row, int i0, IndexRange keys, int width,
-                cpu::SoftmaxTile& t) {
-  for (int j0 = keys.begin; j0 < keys.end; j0 += width)
-    attendKeyTile(s, h, row, i0, j0, std::min(width, keys.end - j0), t);
-}
-
-// The band in key tiles: narrow ones across its diagonal edges, where each tile is computed
-// for the queries whose windows reach it only, and wide ones where every query sees every key.
+// The band of the query tile in key tiles of at most kKeyTile keys, each computed in column
+// blocks for the queries whose windows reach them: the band's diagonal edges only for some rows,
+// the keys in every window for all.
 void attendBand(const LocalShape& s, const HeadSlice& h, const RowTokens& row, int i0, cpu::SoftmaxTile& t) {
-  const int i1 = i0 + t.rows();
-  const IndexRange band = tileBandKeys(s.window, s.L, i0, i1);
-  IndexRange inner = keysInEveryBand(s.window, s.L, i0, i1);
-  if (inner.size() == 0) inner = {band.end, band.end};
-  attendKeys(s, h, row, i0, {band.begin, inner.begin}, kEdgeKeyTile, t);
-  attendKeys(s, h, row, i0, inner, kKeyTile, t);
-  attendKeys(s, h, row, i0, {inner.end, band.end}, kEdgeKeyTile, t);
+  const IndexRange band = tileBandKeys(s.window, s.L, i0, i0 + t.rows());
+  for (int j0 = band.begin; j0 < band.end; j0 += kKeyTile) {
+    const int n = std::min(kKeyTile, band.end - j0);
+    std::vector<int>& removed = threadRemoved();
+    if (RowTokens::anyIn(row.removedBefore, j0, j0 + n))
+      for (int c = 0; c < n; ++c)
+        if (removedFromWindow(row.mask[j0 + c])) removed.push_back(c);
+    const cpu::KeyTile keys{n, h.in.k + int64_t(j0) * h.ld, h.ld, h.in.v + int64_t(j0) * h.ld, h.ld};
+    t.attend(0, t.rows(), keys, LocalRows{{n}, &s, &row, i0, j0, &removed});
+  }
 }
 
 // Local rows get their result, padding rows 0; global rows are left to the global tasks.

@@ -17,7 +17,14 @@
 //        // Rewrites in place the scores row[c], c in `cols`, that row r sees: finite mask
 //        // values that still weigh (LSH's self and bucket rules); nothing for the others.
 //        void adjust(int r, float* row, IndexRange cols) const;
+//        // The rows of the tile whose columns meet [c0, c1): the only rows the products
+//        // compute there. Every column of columns(r) must lie where rows() includes r.
+//        IndexRange rows(int c0, int c1) const;
 //      };
+//
+//    A key tile may be wide (a whole band): its products run in blocks of kBlockCols columns,
+//    consecutive blocks that the same rows reach in one product, and each row's softmax is
+//    folded once per key tile, not once per block.
 //
 //    MaskPolicy below is the base (every column, none removed, no rewrite) and Prefix the
 //    policy of dense attention, causal or not: local attention with an unbounded window.
@@ -61,6 +68,7 @@ struct KeyTile {
 struct MaskPolicy {
   int n;  // columns of the key tile
   IndexRange columns(int) const { return {0, n}; }
+  IndexRange rows(int, int) const { return {0, std::numeric_limits<int>::max()}; }
   const std::vector<int>& removed() const {
     static const std::vector<int> none;
     return none;
@@ -68,14 +76,18 @@ struct MaskPolicy {
   void adjust(int, float*, IndexRange) const {}
 };
 
-// Row r sees the keys [0, end(r)) of the sequence, of which the tile holds [j0, j0 + n):
-// dense attention (end = Lk, or i + 1 when causal); `end` maps a row to its key end.
-template <typename End>
+// Row r sees the keys [0, min(end0 + slope·r, limit)) of the sequence, of which the tile holds
+// [j0, j0 + n): slope 0, every row the same (dense attention), or 1 (causal). Local attention
+// with an unbounded window.
 struct Prefix : MaskPolicy {
-  int j0;
-  End end;
-  Prefix(int n_, int j0_, End end_) : MaskPolicy{n_}, j0(j0_), end(end_) {}
-  IndexRange columns(int r) const { return {0, std::max(0, std::min(n, end(r) - j0))}; }
+  int j0, end0, slope, limit;
+  int end(int r) const { return std::min(limit, end0 + slope * r); }
+  IndexRange columns(int r) const { return {0, std::clamp(end(r) - j0, 0, n)}; }
+  IndexRange rows(int c0, int) const {
+    constexpr int kAll = std::numeric_limits<int>::max();
+    if (slope == 0) return {0, end0 > j0 + c0 ? kAll : 0};
+    return {std::max(0, j0 + c0 - end0 + 1), kAll};
+  }
 };
 
 class SoftmaxTile {
@@ -119,15 +131,17 @@ class SoftmaxTile {
   template <typename Mask>
   void attend(int r0, int r1, const KeyTile& keys, const Mask& mask) {
     if (r1 <= r0 || keys.n <= 0) return;
-    gemmNT(r1 - r0, keys.n, D_, queries_.data() + size_t(r0) * D_, D_, keys.k, keys.ldk,
-           scores_.data() + size_t(r0) * ldScores_, ldScores_);
+    forEachRun(r0, r1, keys.n, mask, [&](int c0, int c1, IndexRange rows) {
+      gemmNT(rows.size(), c1 - c0, D_, queries_.data() + size_t(rows.begin) * D_, D_, keys.k + size_t(c0) * keys.ldk,
+             keys.ldk, scores_.data() + size_t(rows.begin) * ldScores_ + c0, ldScores_);
+    });
     const std::vector<int>& removed = mask.removed();
     bool whole = removed.empty();
     for (int r = r0; r < r1; ++r) {
       fold(r, keys.n, mask.columns(r), removed, mask);
       whole = whole && visible_[size_t(r)].begin == 0 && visible_[size_t(r)].end == keys.n;
     }
-    accumulate(r0, r1, keys, removed, whole);
+    accumulate(r0, r1, keys, mask, whole);
   }
 
   // The result of row r: Σ p·v / Σ p.
@@ -195,15 +209,45 @@ class SoftmaxTile {
     std::fill(row + hi, row + n, 0.0f);
   }
 
+  // Columns per block of the products: the micro-kernel's strip width on AVX-512.
+  static constexpr int kBlockCols = 32;
+
+  // f(c0, c1, rows) for runs of consecutive column blocks of [0, n) that the same rows of
+  // [r0, r1) reach, skipping blocks no row reaches.
+  template <typename Mask, typename F>
+  static void forEachRun(int r0, int r1, int n, const Mask& mask, F f) {
+    const auto reaching = [&](int c0) {
+      const IndexRange rows = mask.rows(c0, std::min(n, c0 + kBlockCols));
+      return IndexRange{std::max(rows.begin, r0), std::min(rows.end, r1)};
+    };
+    int c0 = 0;
+    IndexRange rows = reaching(0);
+    while (c0 < n) {
+      int c1 = std::min(n, c0 + kBlockCols);
+      IndexRange next{0, 0};
+      for (; c1 < n; c1 = std::min(n, c1 + kBlockCols)) {
+        next = reaching(c1);
+        if (next.begin != rows.begin || next.end != rows.end) break;
+      }
+      if (rows.size() > 0) f(c0, c1, rows);
+      c0 = c1;
+      rows = next;
+    }
+  }
+
   // O += P·V over the columns each row sees. The others hold zero weights, which add nothing
   // to finite values; when the tile is partly masked and holds a NaN or infinite value, it goes
   // row by row in runs of visible columns, so that a masked key never enters a row's product.
-  void accumulate(int r0, int r1, const KeyTile& keys, const std::vector<int>& removed, bool whole) {
+  template <typename Mask>
+  void accumulate(int r0, int r1, const KeyTile& keys, const Mask& mask, bool whole) {
     if (whole || allFinite(keys.v, keys.n, D_, keys.ldv)) {
-      gemmNN(r1 - r0, D_, keys.n, scores_.data() + size_t(r0) * ldScores_, ldScores_, keys.v, keys.ldv,
-             acc_.data() + size_t(r0) * D_, D_);
+      forEachRun(r0, r1, keys.n, mask, [&](int c0, int c1, IndexRange rows) {
+        gemmNN(rows.size(), D_, c1 - c0, scores_.data() + size_t(rows.begin) * ldScores_ + c0, ldScores_,
+               keys.v + size_t(c0) * keys.ldv, keys.ldv, acc_.data() + size_t(rows.begin) * D_, D_);
+      });
       return;
     }
+    const std::vector<int>& removed = mask.removed();
     for (int r = r0; r < r1; ++r) {
       const IndexRange span = visible_[size_t(r)];
       int begin = span.begin;
