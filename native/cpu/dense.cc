@@ -4,6 +4,7 @@
 // with an unbounded window.
 #include <algorithm>
 
+#include "cpu/huge_pages.h"
 #include "cpu/softmax_tile.h"
 #include "kernels/dense.h"
 
@@ -35,6 +36,7 @@ void denseAttentionCpu(const CpuContext& ctx, const DenseShape& s, const float* 
   const int tilesPerHead = (s.Lq + kQueryTile - 1) / kQueryTile;
   const int64_t heads = int64_t(s.B) * s.H;
   const HeadLayout ql = queryLayout(s), kl = keyLayout(s);
+  cpu::adviseHugePages(out, size_t(s.B) * s.H * s.Lq * s.D * sizeof(float));
   parallelFor(ctx, heads * tilesPerHead, [&](int64_t task) {
     const int64_t bh = task / tilesPerHead;
     const int i0 = int(task % tilesPerHead) * kQueryTile;

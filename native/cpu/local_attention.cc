@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/huge_pages.h"
 #include "cpu/softmax_tile.h"
 #include "kernels/local.h"
 
@@ -211,6 +212,7 @@ void localAttentionCpu(const CpuContext& ctx, const LocalShape& s, const LocalIn
                        const int32_t* attentionMask, float* out) {
   if (int64_t(s.B) * s.H * s.L * s.D == 0) return;
   const std::vector<RowTokens> rows = rowTokensOf(s, attentionMask);
+  cpu::adviseHugePages(out, size_t(s.B) * s.H * s.L * s.D * sizeof(float));
   const int tilesPerHead = (s.L + kQueryTile - 1) / kQueryTile;
   parallelFor(ctx, int64_t(s.B) * s.H * tilesPerHead, [&](int64_t task) {
     const int64_t bh = task / tilesPerHead;
