@@ -37,29 +37,14 @@ export interface NativeBackendInfo {
   cudaRuntimeVersion?: string;
   devices: Array<{ index: number; name: string; totalMemory: number }>;
   cpuKernels: 'avx512' | 'avx2' | 'baseline' | 'neon';
-}
-
-/**
- * A step of a pool simulation: allocate bytes, release the block of an earlier allocate step
- * (nothing if that allocate failed), empty the cache.
- */
-export type PoolStep = ['allocate', number] | ['release', number] | ['emptyCache'];
-
-export interface PoolSimulation {
-  /** One per step; `block` identifies the simulated device block an allocate got, `bytes` its size. */
-  outcomes: Array<{ ok: boolean; block?: number; bytes?: number; code?: 'OUT_OF_MEMORY' | 'OTHER'; message?: string }>;
-  stats: { liveBytes: number; cachedBytes: number; rawAllocations: number; reuses: number };
-  device: { usedBytes: number; allocations: number; releases: number };
-  /** After every held block is released and the pool destroyed. */
-  deviceAfterTeardown: { usedBytes: number; allocations: number; releases: number };
+  /** The CPU kernel levels compiled in and those this CPU supports, best first. */
+  cpuKernelLevels: { compiled: Array<'avx512' | 'avx2' | 'baseline' | 'neon'>; supported: Array<'avx512' | 'avx2' | 'baseline' | 'neon'> };
 }
 
 export interface Binding {
   DeviceBuffer: typeof DeviceBuffer;
   CancelToken: typeof CancelToken;
   backendInfo(): NativeBackendInfo;
-  /** The CPU kernel levels compiled in and those this CPU supports, best first (tests, bench). */
-  _cpuLevels(): { compiled: string[]; supported: string[] };
   memoryStats(): { cudaLiveBytes: number; cudaCachedBytes: number };
   emptyCache(): void;
   /** Device time of each CUDA op since the last call, when SPARSE_ATTENTION_DEVICE_TIMING=1. */
@@ -114,14 +99,4 @@ export interface Binding {
   add(a: NativeTensor, b: NativeTensor, out: NativeTensor, cancel?: CancelToken): Promise<void>;
   /** out [...ids, width] = table [rows, width] gathered by ids (int32). */
   embedding(ids: NativeTensor, table: NativeTensor, out: NativeTensor, cancel?: CancelToken): Promise<void>;
-  /** Test only: the device memory pool's logic over a simulated device of `capacityBytes`. */
-  _poolSimulation(limitBytes: number, capacityBytes: number, steps: readonly PoolStep[]): PoolSimulation;
-  /**
-   * Test only: an op on a simulated device through the real op runner: its task captures an
-   * "output" block, allocates a "scratch" block, queues work and, when `fail`, throws
-   * OUT_OF_MEMORY. `events()` lists what happened, in order, once `done` has settled.
-   */
-  _opRunnerSimulation(fail: boolean): { done: Promise<void>; events(): string[] };
-  /** Test only: SPARSE_ATTENTION_CUDA_MEMORY_LIMIT's parser; null when `text` is not a byte count. */
-  _parseByteCount(text: string): number | null;
 }

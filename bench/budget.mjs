@@ -11,10 +11,11 @@ export const QUICK_BUDGET = { memoryBytes: 4 * 2 ** 30, runMs: 8_000, quick: tru
 const PRIOR_SGEMM_GFLOPS = 230;
 
 /**
- * Throughput (GFLOP/s of predictionWork; output elements per µs for axial) at L = 1k on the
- * 2-core reference machine, rescaled to its quiet sgemm rate; used only when no other run of
- * the same implementation and op exists yet. A guess that is too high costs at most the
- * child's timeout; one that is too low would wrongly skip a run, so these are not padded.
+ * Throughput (GFLOP/s of predictionWork, or of 4·D flops per score for denseScores; output
+ * elements per µs for axial) at L = 1k on the 2-core reference machine, rescaled to its quiet
+ * sgemm rate; used only when no other run of the same implementation and op exists yet. A
+ * guess that is too high costs at most the child's timeout; one that is too low would wrongly
+ * skip a run, so these are not padded.
  */
 const PRIOR_RATE = {
   'ours-cpu': { dense: 50, local: 30, lsh: 10, axial: 100, linear: 150, model: 120 },
@@ -22,6 +23,7 @@ const PRIOR_RATE = {
   'torch-cpu': { dense: 20, local: 8, lsh: 8, linear: 150, model: 80 },
   'tfjs-wasm': { dense: 10, local: 2, lsh: 2 },
   'tfjs-cpu': { dense: 0.4, local: 0.2, lsh: 0.35 },
+  'onnxruntime-cpu': { dense: 50, local: 50 },
   'plain-js': { axial: 20 },
 };
 
@@ -32,7 +34,12 @@ const PRIOR_RATE = {
  */
 const SCORE_COPIES = { dense: 3, local: 6, lsh: 8, model: 6 };
 
-function scores(cfg) {
+/**
+ * Scores an implementation holds: the attended ones, or for one that computes every query
+ * against every key whatever the window (`denseScores`), all L² per head.
+ */
+function scores(cfg, impl) {
+  if (impl?.denseScores?.includes(cfg.op)) return cfg.B * cfg.H * cfg.L ** 2;
   if (cfg.op === 'linear') return 0;
   if (cfg.op === 'model') return cfg.H * cfg.L * (cfg.config.window + 1); // one layer's band at a time
   return (attendedFlops(cfg) ?? 0) / (4 * cfg.D);
@@ -48,7 +55,7 @@ function outputBytes(cfg) {
 /** How memory grows between two configurations of the same variant. */
 function memoryScale(impl, from, to) {
   if (!impl.peer || to.op === 'axial') return to.L / from.L;
-  return scores(to) / scores(from);
+  return scores(to, impl) / scores(from, impl);
 }
 
 /**
@@ -57,18 +64,20 @@ function memoryScale(impl, from, to) {
  * medianMs, peakBytes }), or undefined. `speed` is this machine's sgemm rate over the priors' rate.
  */
 export function predict(impl, cfg, previous, speed = 1) {
+  // Work that scales the time: for denseScores, 4·D flops per score held.
+  const work = (c) => (impl.denseScores?.includes(c.op) ? scores(c, impl) * 4 * c.D : predictionWork(c));
   if (previous) {
     return {
-      ms: previous.medianMs * (predictionWork(cfg) / predictionWork(previous.cfg)),
+      ms: previous.medianMs * (work(cfg) / work(previous.cfg)),
       bytes: Math.max(outputBytes(cfg), previous.peakBytes * memoryScale(impl, previous.cfg, cfg)),
       basis: `scaled from ${previous.cfg.variant} L=${previous.cfg.L}`,
     };
   }
   const rate = PRIOR_RATE[impl.id]?.[cfg.op] ?? 1;
-  const work = cfg.op === 'axial' ? predictionWork(cfg) / 1e6 : predictionWork(cfg) / 1e9;
+  const units = cfg.op === 'axial' ? work(cfg) / 1e6 : work(cfg) / 1e9;
   return {
-    ms: (work / (rate * speed)) * 1e3,
-    bytes: outputBytes(cfg) + (impl.peer ? SCORE_COPIES[cfg.op] ?? 0 : 0) * 4 * scores(cfg),
+    ms: (units / (rate * speed)) * 1e3,
+    bytes: outputBytes(cfg) + (impl.peer ? SCORE_COPIES[cfg.op] ?? 0 : 0) * 4 * scores(cfg, impl),
     basis: 'prior estimate',
   };
 }

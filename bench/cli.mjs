@@ -12,7 +12,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--ops ${OPS.join(',')}]
                  attention with one global token only)
   --peers        peers to compare with (default: all that are installed)
   --device       this package on cpu, cuda or all (default: all devices present)
-  --max-minutes  no peer run starts after this (default 25; 1.5 with --quick)`;
+  --max-minutes  no peer run starts after this (default 25; 2 with --quick)`;
 
 function parseLength(text) {
   const m = /^(\d+)(k?)$/i.exec(text.trim());

@@ -35,6 +35,17 @@ function local(L, nGlobal) {
   };
 }
 
+/**
+ * Causal local attention: each query sees the 256 keys before it and its own, no global
+ * tokens (window [256, 0]; onnxruntime's GroupQueryAttention with local_window_size 257).
+ */
+function localCausal(L) {
+  return {
+    op: 'local', variant: 'causal-w256', label: 'causal window 256+0, no global',
+    B: 1, H, D, L, nGlobal: 0, config: { window: [256, 0] },
+  };
+}
+
 /** Reformer (enwik8 / crime-and-punishment settings): chunk 64, one chunk looked back at. */
 function lsh(L, nHashes, nBuckets = reformerBuckets(L)) {
   const family = `reformer-h${nHashes}`;
@@ -94,7 +105,10 @@ export function configurations({ ops = OPS, lengths = LENGTHS, quick = false } =
       continue;
     }
     if (ops.includes('dense')) out.push(dense(L));
-    if (ops.includes('local')) for (const g of quick ? [1] : [1, 64]) out.push(local(L, g));
+    if (ops.includes('local')) {
+      for (const g of quick ? [1] : [1, 64]) out.push(local(L, g));
+      out.push(localCausal(L));
+    }
     if (ops.includes('lsh')) {
       for (const nh of quick ? [4] : [1, 2, 4, 8]) out.push(lsh(L, nh));
       if (!quick && L >= 65536) for (const nh of [1, 2, 4, 8]) out.push(lsh(L, nh, L / 128));

@@ -92,7 +92,7 @@ const args = parseArgs(process.argv.slice(2));
 if (!existsSync(path.join(ROOT, 'dist/esm/index.js'))) execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-ts.mjs')], { stdio: 'inherit' });
 const native = args.native ?? build('build-bench-native', { SPARSE_ATTENTION_MARCH_NATIVE: '1' });
 const portable = args.portable ?? build('build-bench-portable', {});
-const levels = JSON.parse(execFileSync(process.execPath, ['-e', 'console.log(JSON.stringify(require(process.argv[1])._cpuLevels()))', portable], {
+const levels = JSON.parse(execFileSync(process.execPath, ['-e', 'console.log(JSON.stringify(require(process.argv[1]).backendInfo().cpuKernelLevels))', portable], {
   encoding: 'utf8', env: { ...process.env, SPARSE_ATTENTION_CPU: '' },
 })).supported;
 

@@ -23,6 +23,19 @@ function loadLine(report) {
   return `Load average (1 min) while the rows ran: ${min}–${max} on ${report.machine.cores} cores${busy}.`;
 }
 
+/** The library versions the peers reported (their result lines' fields of these names). */
+const VERSION_FIELDS = ['torch', 'tfjs', 'onnxruntime'];
+
+function peerVersionsLine(rows) {
+  const seen = new Map();
+  for (const r of rows) {
+    if (!r.peer || r.status !== 'ok' || seen.has(r.implementation)) continue;
+    const field = VERSION_FIELDS.find((f) => r.details?.[f]);
+    if (field) seen.set(r.implementation, `${r.implementation} ${field} ${r.details[field]}${r.details.threads ? ` (${r.details.threads} threads)` : ''}`);
+  }
+  return seen.size ? [`Peer versions: ${[...seen.values()].join('; ')}.`] : [];
+}
+
 function markdown(report, jsonFile, plots) {
   const { machine, budget } = report;
   return [
@@ -37,6 +50,7 @@ function markdown(report, jsonFile, plots) {
     `Budgets: ${formatBytes(budget.memoryBytes)} of memory and ${budget.runMs / 1000} s per run, predicted from the same ` +
       'implementation\'s shorter or sibling runs (see bench/README.md); runs predicted above either are skipped and marked so.',
     loadLine(report),
+    ...peerVersionsLine(report.rows),
     ...report.notes.map((n) => `Note: ${n}.`),
     '',
     '## Side by side',

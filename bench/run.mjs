@@ -15,7 +15,7 @@ import { MAX_RELATIVE_L2, relativeL2 } from './compare.mjs';
 import { LENGTHS, OPS, QUICK_LENGTHS, QUICK_OPS, configId, configurations, familyOf } from './configs.mjs';
 import { attendedFlops } from './flops.mjs';
 import { formatBytes, formatDuration, formatError, formatLength, formatMs, formatRatio } from './format.mjs';
-import { IMPLEMENTATIONS, TORCH, tfjsAvailable, torchAvailable } from './implementations.mjs';
+import { IMPLEMENTATIONS, TORCH, onnxAvailable, tfjsAvailable, torchAvailable } from './implementations.mjs';
 import { writeInputs } from './inputs.mjs';
 import { addonBuild, describeMachine, measureSgemm } from './machine.mjs';
 import { acquireRunLock } from './lock.mjs';
@@ -50,6 +50,9 @@ async function chooseImplementations(args, notes) {
       continue;
     } else if (impl.id.startsWith('tfjs') && !tfjsAvailable()) {
       notes.push(`${impl.id}: @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm are not installed (they are devDependencies: npm install)`);
+      continue;
+    } else if (impl.id === 'onnxruntime-cpu' && !onnxAvailable()) {
+      notes.push('onnxruntime-cpu: onnxruntime-node and onnx-proto are not installed (they are devDependencies: npm install)');
       continue;
     }
     chosen.push(impl);
@@ -186,12 +189,12 @@ async function main() {
     rows: [], sgemm, speed: machineSpeed(sgemm.gflops), started,
     budget: args.quick ? QUICK_BUDGET : FULL_BUDGET,
     // Past this, no peer run starts (ours still run: they are the point of the run).
-    maxMs: (args.maxMinutes ?? (args.quick ? 1.5 : 25)) * 60_000,
+    maxMs: (args.maxMinutes ?? (args.quick ? 2 : 25)) * 60_000,
   };
   const ops = args.ops ?? (args.quick ? QUICK_OPS : OPS);
   const lengths = args.lengths ?? (args.quick ? QUICK_LENGTHS : LENGTHS);
   for (const cfg of configurations({ ops, lengths, quick: args.quick })) {
-    const runnable = impls.filter((i) => i.ops.includes(cfg.op));
+    const runnable = impls.filter((i) => i.ops.includes(cfg.op) && (i.accepts?.(cfg) ?? true));
     if (runnable.length) await runConfiguration(cfg, runnable, ctx);
   }
   // The rate again at the end, the better of the two counting: other load on the machine

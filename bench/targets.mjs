@@ -24,7 +24,7 @@ function verdict(ok) {
 
 function speedupCheck(ours, peerRow, peer, factor) {
   const target = `≥ ${factor}× faster than ${peer}`;
-  if (!peerRow) return { target, status: 'not measured', note: `${peer} not in this run` };
+  if (!peerRow) return { target, status: 'not measured', note: `${peer} did not run this configuration` };
   if (peerRow.status === 'ok')
     return { target, status: verdict(peerRow.ratio >= factor), note: `${formatRatio(peerRow.ratio)}` };
   if (peerRow.status === 'skipped' && peerRow.predicted)

@@ -14,6 +14,8 @@ export interface BackendInfo {
   cudaRuntimeVersion?: string;
   devices: Array<{ device: Device; name: string; totalMemory: number }>;
   cpuKernels: CpuKernels;
+  /** The levels the binary was compiled for and those this CPU supports, best first. */
+  cpuKernelLevels: { compiled: CpuKernels[]; supported: CpuKernels[] };
 }
 
 /** What this build of the addon can run on. */
@@ -23,6 +25,7 @@ export function backendInfo(): BackendInfo {
     compiledWithCuda: info.compiledWithCuda,
     devices: info.devices.map((d) => ({ device: `cuda:${d.index}` as Device, name: d.name, totalMemory: d.totalMemory })),
     cpuKernels: info.cpuKernels,
+    cpuKernelLevels: { compiled: [...info.cpuKernelLevels.compiled], supported: [...info.cpuKernelLevels.supported] },
   };
   if (info.cudaRuntimeVersion !== undefined) result.cudaRuntimeVersion = info.cudaRuntimeVersion;
   return result;

@@ -5,34 +5,14 @@ import { AttentionError } from './errors.js';
 import { trackCpuBytes } from './memory.js';
 import { native } from './native.js';
 import { runNative } from './run.js';
-import { checkOptions, describe, shapeText } from './validate.js';
+import { checkOptions, checkShape, describe, describeSelf, shapeText } from './arguments.js';
 
 // Node 20.0-20.3 lack Symbol.dispose; later versions and TypeScript use this same registered symbol.
 (Symbol as { dispose?: symbol }).dispose ??= Symbol.for('nodejs.dispose');
 
-const MAX_ELEMENTS = 2 ** 31 - 1;
-const MAX_RANK = 8; // the native layer's limit
-
 // Forgotten CPU tensors stop counting in memoryStats when collected; device buffers free
 // themselves through their own native finalizer.
 const cpuRegistry = new FinalizationRegistry<number>((bytes) => trackCpuBytes(-bytes));
-
-/** @internal Validates a shape for `fn`; returns its element count. */
-export function checkShape(fn: string, shape: unknown): number {
-  if (!Array.isArray(shape)) throw new TypeError(`${fn}: shape must be an array of integers, got ${describe(shape)}`);
-  if (shape.length > MAX_RANK) throw new RangeError(`${fn}: shape has ${shape.length} dimensions, at most ${MAX_RANK} are supported`);
-  let count = 1;
-  for (let i = 0; i < shape.length; i++) {
-    const d: unknown = shape[i];
-    if (typeof d !== 'number') throw new TypeError(`${fn}: shape ${describe(shape)} must hold numbers, got ${describe(d)}`);
-    if (!Number.isInteger(d) || d < 0) throw new RangeError(`${fn}: shape ${describe(shape)} must hold non-negative integers`);
-    if (d > MAX_ELEMENTS) throw new RangeError(`${fn}: dimension ${d} of shape ${shapeText(shape)} exceeds 32-bit indexing`);
-    count *= d;
-  }
-  if (count > MAX_ELEMENTS)
-    throw new RangeError(`${fn}: shape ${shapeText(shape)} has ${count} elements, more than 32-bit indexing allows (${MAX_ELEMENTS})`);
-  return count;
-}
 
 /** A zeroed host array; a failed allocation is OUT_OF_MEMORY, not V8's RangeError. */
 function hostArray(fn: string, dtype: DType, count: number): TensorData {
@@ -166,5 +146,10 @@ export class Tensor {
 
   toString(): string {
     return `Tensor(${this.dtype}, ${shapeText(this.shape)}, ${this.device}${this.#disposed ? ', disposed' : ''})`;
+  }
+
+  /** @internal How argument errors render a tensor. */
+  [describeSelf](): string {
+    return this.toString();
   }
 }

@@ -46,7 +46,7 @@ unshare --mount --propagation private -- bash -euo pipefail -c '
       cd /src
       cmake -S . -B $build -G \"Unix Makefiles\" --no-warn-unused-cli -DCMAKE_BUILD_TYPE=Release \
         -DCMAKE_LIBRARY_OUTPUT_DIRECTORY=/src/$build/Release -DCMAKE_JS_INC=/src/node_modules/node-api-headers/include \
-        -DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION -DCMAKE_CUDA_COMPILER=$cuda/bin/nvcc -DSA_STATIC_RUNTIME=ON >/dev/null
+        -DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION -DCMAKE_CUDA_COMPILER=$cuda/bin/nvcc -DSA_STATIC_RUNTIME=ON -DSA_TESTING_ADDON=OFF >/dev/null
       make -C $build -j\$(nproc) --no-print-directory 2>&1 |
         { grep -v \"^\\[\\|^make\\|Scanning\\|Consolidate\\|Built target\\|Registers are spilled\" || true; }
     "
@@ -69,7 +69,7 @@ fi
 node -e "
   const b = require('./$out'), info = b.backendInfo();
   if (!info.compiledWithCuda) { console.error('prebuild: the binary has no CUDA kernels'); process.exit(1); }
-  console.log('prebuild: loads here: CUDA ' + info.cudaRuntimeVersion + ', CPU kernels ' + b._cpuLevels().compiled.join('/') + ' (' + info.cpuKernels + ' here)');
+  console.log('prebuild: loads here: CUDA ' + info.cudaRuntimeVersion + ', CPU kernels ' + info.cpuKernelLevels.compiled.join('/') + ' (' + info.cpuKernels + ' here)');
 "
 # And on the older system: this machine's node in the Debian 11 root, the binary loaded and
 # one op run there (skipped when this node itself needs a newer glibc).

@@ -9,7 +9,7 @@ addon=$(node -e "
   const { resolve } = require('node:path');
   process.stdout.write(process.env.SPARSE_ATTENTION_ADDON ? resolve(process.env.SPARSE_ATTENTION_ADDON)
     : require('node-gyp-build').resolve('.'));")
-levels=$(SPARSE_ATTENTION_CPU= node -e "process.stdout.write(require(process.argv[1])._cpuLevels().supported.join(' '))" "$addon")
+levels=$(SPARSE_ATTENTION_CPU= node -e "process.stdout.write(require(process.argv[1]).backendInfo().cpuKernelLevels.supported.join(' '))" "$addon")
 echo "CPU kernel levels supported here: $levels ($addon)"
 for level in $levels; do
   echo "== SPARSE_ATTENTION_CPU=$level"

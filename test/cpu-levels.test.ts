@@ -8,10 +8,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo } from '../lib/index.js';
-import { native, nativePath } from '../lib/native.js';
+import { nativePath } from '../lib/native.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const levels = native._cpuLevels();
+const levels = backendInfo().cpuKernelLevels;
 const ALL_LEVELS = ['avx512', 'avx2', 'baseline', 'neon'];
 
 interface Run { status: number | null; stdout: string; stderr: string }

@@ -4,10 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { PoolStep } from '../binding.js';
-import { native } from '../lib/native.js';
 import { hasCuda } from './helpers/devices.js';
 import { rng } from './helpers/random.js';
+import { type PoolStep, testing } from './helpers/testing_addon.js';
 
 const KiB = 1024, MiB = 1024 * KiB;
 
@@ -51,7 +50,7 @@ const gpuOut = await toHost(gpu[3]);
 result.smallMaxError = Math.max(...gpuOut.map((x, i) => Math.abs(x - cpuOut[i])));
 console.log(JSON.stringify(result));
 `;
-const simulate = (limit: number, capacity: number, steps: PoolStep[]) => native._poolSimulation(limit, capacity, steps);
+const simulate = (limit: number, capacity: number, steps: PoolStep[]) => testing._poolSimulation(limit, capacity, steps);
 
 describe('device memory pool', () => {
   describe('reuse', () => {
@@ -169,7 +168,7 @@ describe('device memory pool', () => {
   describe('the op runner', () => {
     for (const fail of [false, true]) {
       it(`releases an op's device memory only after synchronising its stream${fail ? ', also when the op throws after queuing work' : ''}`, async () => {
-        const run = native._opRunnerSimulation(fail);
+        const run = testing._opRunnerSimulation(fail);
         if (fail) await expect(run.done).rejects.toMatchObject({ name: 'Error', code: 'OUT_OF_MEMORY' });
         else await run.done;
         expect(run.events()).toEqual(['queue', 'synchronize', 'release scratch', 'release output']);
@@ -198,16 +197,16 @@ describe('device memory pool', () => {
 
   describe('SPARSE_ATTENTION_CUDA_MEMORY_LIMIT', () => {
     it('accepts bytes with an optional k, m, g or t suffix', () => {
-      expect(native._parseByteCount('1048576')).toBe(MiB);
-      expect(native._parseByteCount('512m')).toBe(512 * MiB);
-      expect(native._parseByteCount('1.5G')).toBe(1.5 * 1024 * MiB);
-      expect(native._parseByteCount('64k')).toBe(64 * KiB);
-      expect(native._parseByteCount('1t')).toBe(1024 * 1024 * MiB);
+      expect(testing._parseByteCount('1048576')).toBe(MiB);
+      expect(testing._parseByteCount('512m')).toBe(512 * MiB);
+      expect(testing._parseByteCount('1.5G')).toBe(1.5 * 1024 * MiB);
+      expect(testing._parseByteCount('64k')).toBe(64 * KiB);
+      expect(testing._parseByteCount('1t')).toBe(1024 * 1024 * MiB);
     });
 
     it('rejects anything else, so that a typo is reported instead of silently capping the pool', () => {
       for (const text of ['', 'x', '-1', '1kb', '2 g', ' 1m', '1e9', '1m!', '.', '99999999999t'])
-        expect(native._parseByteCount(text), text).toBeNull();
+        expect(testing._parseByteCount(text), text).toBeNull();
     });
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { denseAttention, Tensor } from '../lib/index.js';
 import { sanitized } from './helpers/env.js';
 import { randn } from './helpers/random.js';
+import { testing } from './helpers/testing_addon.js';
 
 const LIB = fileURLToPath(new URL('../dist/esm/index.js', import.meta.url));
 
@@ -30,6 +31,19 @@ console.log(JSON.stringify({ growth: (process.memoryUsage().rss - rssBefore) / r
 `;
 
 describe('runtime', () => {
+  // A failure that is no KernelError (a std::exception, or anything else thrown) is a bug of the
+  // package: the op rejects with a plain Error saying so, not with one of AttentionError's codes
+  // (CUDA_ERROR would send a user looking at the device), and the process lives on.
+  for (const [kind, reason] of [['std', 'simulated failure'], ['other', 'unknown failure']] as const) {
+    it(`reports an internal failure (${kind === 'std' ? 'a std::exception' : 'not a std::exception'}) as a plain Error`, async () => {
+      const error = await testing._internalFailure(kind).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(Object.getPrototypeOf(error)).toBe(Error.prototype);
+      expect(error).not.toHaveProperty('code');
+      expect((error as Error).message).toBe(`_internalFailure: internal error: ${reason}`);
+    });
+  }
+
   // Under the sanitizers every allocation goes through ASan on all threads: gaps measure that.
   it.skipIf(sanitized)('keeps the event loop ticking during a dense op of over a second', async () => {
     const [B, H, L, D] = [1, 8, 4096, 64];

@@ -2,8 +2,8 @@
 // tensors along one dimension, and a reshape. Each returns a new tensor (tensors are never views).
 import { native } from '../native.js';
 import { runNative } from '../run.js';
-import { checkShape, Tensor } from '../tensor.js';
-import { checkInt, checkOptions, checkSameDevice, checkSignal, checkTensor, describe, shapeText } from '../validate.js';
+import { Tensor } from '../tensor.js';
+import { checkInt, checkShape, checkOptions, checkSameDevice, checkSignal, checkTensor, describe, shapeText } from '../validate.js';
 
 export interface ShapeOptions {
   signal?: AbortSignal;

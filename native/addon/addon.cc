@@ -10,8 +10,6 @@
 
 namespace sa::addon {
 
-InstanceData& instanceData(Napi::Env env) { return *env.GetInstanceData<InstanceData>(); }
-
 namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
@@ -38,10 +36,6 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("activation", Napi::Function::New<activation>(env, "activation"));
   exports.Set("add", Napi::Function::New<add>(env, "add"));
   exports.Set("embedding", Napi::Function::New<embedding>(env, "embedding"));
-  exports.Set("_poolSimulation", Napi::Function::New<poolSimulation>(env, "_poolSimulation"));
-  exports.Set("_opRunnerSimulation", Napi::Function::New<opRunnerSimulation>(env, "_opRunnerSimulation"));
-  exports.Set("_parseByteCount", Napi::Function::New<parseByteCountHook>(env, "_parseByteCount"));
-  exports.Set("_cpuLevels", Napi::Function::New<cpuLevelsInfo>(env, "_cpuLevels"));
   exports.Set("takeDeviceTimings", Napi::Function::New<takeDeviceTimings>(env, "takeDeviceTimings"));
   return exports;
 }

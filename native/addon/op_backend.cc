@@ -1,11 +1,21 @@
-// backendInfo, memoryStats, emptyCache: what the process has compiled in and holds; the CPU
-// kernel levels compiled in and supported (for the tests and the benchmark).
+// backendInfo, memoryStats, emptyCache: what the process has compiled in (the CUDA devices, the
+// CPU kernel levels compiled in, supported here and chosen) and what it holds.
 #include "addon/errors.h"
 #include "addon/ops.h"
 #include "cpu/cpu_kernels.h"
 #include "kernels/cuda_device.h"
 
 namespace sa::addon {
+
+namespace {
+
+Napi::Array stringArray(Napi::Env env, const std::vector<std::string>& items) {
+  Napi::Array array = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); ++i) array.Set(uint32_t(i), items[i]);
+  return array;
+}
+
+}  // namespace
 
 Napi::Value backendInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -27,27 +37,14 @@ Napi::Value backendInfo(const Napi::CallbackInfo& info) {
 #endif
   result.Set("devices", devices);
   result.Set("cpuKernels", cpuKernels().level);
+  const CpuLevels levels = cpuLevels();
+  Napi::Object cpuLevelsObject = Napi::Object::New(env);
+  cpuLevelsObject.Set("compiled", stringArray(env, levels.compiled));
+  cpuLevelsObject.Set("supported", stringArray(env, levels.supported));
+  result.Set("cpuKernelLevels", cpuLevelsObject);
   return result;
 }
 
-namespace {
-
-Napi::Array stringArray(Napi::Env env, const std::vector<std::string>& items) {
-  Napi::Array array = Napi::Array::New(env, items.size());
-  for (size_t i = 0; i < items.size(); ++i) array.Set(uint32_t(i), items[i]);
-  return array;
-}
-
-}  // namespace
-
-Napi::Value cpuLevelsInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CpuLevels levels = cpuLevels();
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("compiled", stringArray(env, levels.compiled));
-  result.Set("supported", stringArray(env, levels.supported));
-  return result;
-}
 
 Napi::Value memoryStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -6,7 +6,6 @@
 namespace sa::addon {
 
 Napi::Value backendInfo(const Napi::CallbackInfo& info);
-Napi::Value cpuLevelsInfo(const Napi::CallbackInfo& info);
 Napi::Value memoryStats(const Napi::CallbackInfo& info);
 Napi::Value emptyCache(const Napi::CallbackInfo& info);
 Napi::Value copyTensor(const Napi::CallbackInfo& info);
@@ -23,10 +22,5 @@ Napi::Value layerNorm(const Napi::CallbackInfo& info);
 Napi::Value activation(const Napi::CallbackInfo& info);
 Napi::Value add(const Napi::CallbackInfo& info);
 Napi::Value embedding(const Napi::CallbackInfo& info);
-
-// Test-only hooks (testing_hooks.cc).
-Napi::Value poolSimulation(const Napi::CallbackInfo& info);
-Napi::Value opRunnerSimulation(const Napi::CallbackInfo& info);
-Napi::Value parseByteCountHook(const Napi::CallbackInfo& info);
 
 }  // namespace sa::addon
