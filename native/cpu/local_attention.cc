@@ -84,22 +84,22 @@ HeadSlice headSlice(const LocalShape& s, const LocalInputs<float>& in, float* ou
 
 // The columns of a key tile [j0, j0 + n) of the band a local query tile's rows see: nothing
 // for rows that are not local tokens; a local row sees its window's part of the tile, less the
-// padding and global keys in `removedKeys`. The global columns are the tile with `window` null:
+// padding and global keys in `removedKeys`. The global columns are the tile with `shape` null:
 // every column, for every local row.
 struct LocalRows : cpu::MaskPolicy {
-  const LocalShape* window;
+  const LocalShape* shape;
   const RowTokens* tokens;
   int i0, j0;
   const std::vector<int>* removedKeys;
   IndexRange columns(int r) const {
     if (tokens->role(i0 + r) != TokenRole::Local) return {0, 0};
-    if (!window) return {0, n};
-    const IndexRange keys = bandKeys(window->window, window->L, i0 + r);
+    if (!shape) return {0, n};
+    const IndexRange keys = bandKeys(shape->window, shape->L, i0 + r);
     return {std::max(keys.begin, j0) - j0, std::min(keys.end, j0 + n) - j0};
   }
   IndexRange rows(int c0, int c1) const {
-    if (!window) return MaskPolicy::rows(c0, c1);
-    const IndexRange q = queriesReaching(window->window, window->L, j0 + c0, j0 + c1);
+    if (!shape) return MaskPolicy::rows(c0, c1);
+    const IndexRange q = queriesReaching(shape->window, shape->L, j0 + c0, j0 + c1);
     return {q.begin - i0, q.end - i0};
   }
   const std::vector<int>& removed() const { return *removedKeys; }
