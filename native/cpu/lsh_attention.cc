@@ -26,6 +26,7 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cpu/tile_math.h"
 #include "kernels/lsh.h"
@@ -111,19 +112,44 @@ void finishStreaming() {
 #endif
 }
 
-// Per-task buffers: the window and one query tile's scores and output.
+// Rows of the window's transposed keys are padded to a multiple of this many slots.
+constexpr int kKeyColumnAlign = 16;
+
+// A worker's buffers: the window and one query tile's scores and output. Kept per thread and
+// grown on demand, so that tasks neither allocate nor touch fresh pages (a window is a few
+// hundred KiB, which malloc would map, and the kernel zero, on every task otherwise).
 struct ChunkScratch {
-  std::unique_ptr<float[]> raw, keys, values;     // [window, D]: qk rows, normalised keys, values
-  std::unique_ptr<lsh::SlotToken[]> tokens;       // [window]
-  std::unique_ptr<int32_t[]> keyPos, keyAllowed;  // [window]: position, firstAllowedQuery
-  std::unique_ptr<float[]> scores, acc;           // [tile, keysPerQuery], [tile, D]
+  std::vector<float> raw, keys, values;  // [window, D]: query rows, raw key rows (separate keys only), values
+  std::vector<float> keysT, keyScale;    // [D, ldKeysT]: transformed keys, transposed; [window]: their norm scales
+  std::vector<lsh::SlotToken> tokens;           // [window]
+  std::vector<int32_t> keyPos, keyAllowed;      // [window]: position, firstAllowedQuery
+  std::vector<float> scores, acc;               // [tile, keysPerQuery], [tile, D]
+  int ldKeysT = 0;
   float rowLse[kQueryTile], rowScale[kQueryTile];
 
-  ChunkScratch(int windowRows, int keys, int D)
-      : raw(uninitialized<float>(size_t(windowRows) * D)), keys(uninitialized<float>(size_t(windowRows) * D)),
-        values(uninitialized<float>(size_t(windowRows) * D)), tokens(uninitialized<lsh::SlotToken>(windowRows)),
-        keyPos(uninitialized<int32_t>(windowRows)), keyAllowed(uninitialized<int32_t>(windowRows)),
-        scores(uninitialized<float>(size_t(kQueryTile) * keys)), acc(uninitialized<float>(size_t(kQueryTile) * D)) {}
+  static ChunkScratch& forThisThread(int windowRows, int keys, int D) {
+    thread_local ChunkScratch scratch;
+    scratch.reserve(windowRows, keys, D);
+    return scratch;
+  }
+
+ private:
+  void reserve(int windowRows, int keysPerQuery, int D) {
+    const auto atLeast = [](auto& v, size_t n) {
+      if (v.size() < n) v.resize(n);
+    };
+    ldKeysT = (windowRows + kKeyColumnAlign - 1) / kKeyColumnAlign * kKeyColumnAlign;
+    atLeast(raw, size_t(windowRows) * D);
+    atLeast(keys, size_t(windowRows) * D);
+    atLeast(keysT, size_t(D) * ldKeysT);
+    atLeast(keyScale, size_t(windowRows));
+    atLeast(values, size_t(windowRows) * D);
+    atLeast(tokens, size_t(windowRows));
+    atLeast(keyPos, size_t(windowRows));
+    atLeast(keyAllowed, size_t(windowRows));
+    atLeast(scores, size_t(kQueryTile) * keysPerQuery);
+    atLeast(acc, size_t(kQueryTile) * D);
+  }
 };
 
 void prefetchRow(const float* row, int D) {
@@ -155,6 +181,19 @@ void computeKeyScales(const CpuContext& ctx, int64_t tokens, const HeadLayout& l
   });
 }
 
+// keysT [D, ldKeysT] = the key transform (docs/semantics.md 1.6) of the window's raw key rows
+// `rows`, transposed: gemmNN's B operand for scores = Q·Kᵀ. Transposed once per window
+// rather than once per chunk that reads the keys; the transform then runs along the slots.
+void transformKeys(const float* rowsOfKeys, int rows, int D, ChunkScratch& s) {
+  cpu::transpose(rows, D, rowsOfKeys, D, s.keysT.data(), s.ldKeysT);
+  const float sqrtD = std::sqrt(float(D));
+  const float* __restrict scale = s.keyScale.data();
+  for (int d = 0; d < D; ++d) {
+    float* __restrict column = &s.keysT[size_t(d) * s.ldKeysT];
+    for (int w = 0; w < rows; ++w) column[w] = lsh::normalizedKeyComponent(column[w], scale[w], sqrtD);
+  }
+}
+
 // Window rows w = 0..rows-1 hold the slots keySlot(firstChunk, w): query rows (the queries of
 // the chunks' own slots), transformed keys and values, zero rows for padding positions (1.10).
 void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, ChunkScratch& s) {
@@ -172,29 +211,44 @@ void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, C
   const float* k = in.k + base;
   const float* v = in.v + base;
   const float* keyScales = in.keyScales ? in.keyScales + bh * in.L : nullptr;
-  const float sqrtD = std::sqrt(float(D));
+  const bool sharedKeys = k == q;  // LSH: the keys are the transformed query rows
   for (int w = 0; w < rows; ++w) {
     const int ahead = w + kPrefetchRows < rows ? s.keyPos[w + kPrefetchRows] : in.L;
     if (ahead < in.L) {
       prefetchRow(q + ahead * ld, D);
-      if (k != q) prefetchRow(k + ahead * ld, D);
+      if (!sharedKeys) prefetchRow(k + ahead * ld, D);
       prefetchRow(v + ahead * ld, D);
     }
     const int pos = s.keyPos[w];
     float* raw = &s.raw[size_t(w) * D];
-    float* key = &s.keys[size_t(w) * D];
     float* value = &s.values[size_t(w) * D];
     if (pos < in.L) {
       std::memcpy(raw, q + pos * ld, sizeof(float) * D);
       std::memcpy(value, v + pos * ld, sizeof(float) * D);
-      const float* keyRow = k + pos * ld;
-      const float scale = keyScales ? keyScales[pos] : lsh::kUnnormalizedKey;
-      for (int d = 0; d < D; ++d) key[d] = lsh::normalizedKeyComponent(keyRow[d], scale, sqrtD);
+      if (!sharedKeys) std::memcpy(&s.keys[size_t(w) * D], k + pos * ld, sizeof(float) * D);
+      s.keyScale[w] = keyScales ? keyScales[pos] : lsh::kUnnormalizedKey;
     } else {
       std::fill(raw, raw + D, 0.0f);
-      std::fill(key, key + D, 0.0f);
       std::fill(value, value + D, 0.0f);
+      if (!sharedKeys) std::fill(&s.keys[size_t(w) * D], &s.keys[size_t(w + 1) * D], 0.0f);
+      s.keyScale[w] = 0.0f;
     }
+  }
+  transformKeys(sharedKeys ? s.raw.data() : s.keys.data(), rows, D, s);
+}
+
+// row[j] = maskedScore(row[j], ...) for j < K, in a loop simple enough for the compiler to
+// vectorise (the per-score test of lsh_logic.h, with the self rule hoisted out).
+void maskRow(float* __restrict row, int K, int qPos, const int32_t* __restrict keyPos,
+             const int32_t* __restrict keyAllowed, lsh::MaskValues mv) {
+  const float mask = mv.mask, self = mv.self;
+  if (mv.maskSelf) {
+    for (int j = 0; j < K; ++j) {
+      const float x = qPos < keyAllowed[j] ? mask : row[j];
+      row[j] = qPos == keyPos[j] ? self : x;
+    }
+  } else {
+    for (int j = 0; j < K; ++j) row[j] = qPos < keyAllowed[j] ? mask : row[j];
   }
 }
 
@@ -204,10 +258,11 @@ void softmaxRows(const ChunkInputs& in, const lsh::SlotToken* queries, int m, in
   const int K = int(lsh::keysPerQuery(in.geometry));  // within int32 (op_lsh.cc)
   const int32_t* keyPos = &s.keyPos[keyOffset];
   const int32_t* keyAllowed = &s.keyAllowed[keyOffset];
+  const lsh::MaskValues mv = in.maskValues;
   for (int i = 0; i < m; ++i) {
-    float* row = &s.scores[size_t(i) * K];
+    float* __restrict row = &s.scores[size_t(i) * K];
     const int qPos = queries[i].pos;
-    for (int j = 0; j < K; ++j) row[j] = lsh::maskedScore(row[j], qPos, keyPos[j], keyAllowed[j], in.maskValues);
+    maskRow(row, K, qPos, keyPos, keyAllowed, mv);
     const float max = cpu::rowMax(row, K);
     const float lse = lsh::logSumExpFromMax(max, cpu::expSumShifted(row, K, max));
     s.rowLse[i] = lse;
@@ -236,16 +291,17 @@ void storeRows(const ChunkInputs& in, const PassOutputs& out, int64_t bh, const 
 // own slots, the queries, are the window rows chunksBefore chunks further on.
 void attendChunk(const ChunkInputs& in, const PassOutputs& out, int64_t bh, int keyOffset, ChunkScratch& s) {
   const int c = in.geometry.chunkLength, K = int(lsh::keysPerQuery(in.geometry)), D = in.D;
-  const float* keys = &s.keys[size_t(keyOffset) * D];
+  const float* keysT = &s.keysT[size_t(keyOffset)];
   const float* values = &s.values[size_t(keyOffset) * D];
   const int queryOffset = keyOffset + in.geometry.chunksBefore * c;
   for (int i0 = 0; i0 < c; i0 += kQueryTile) {
     const int m = std::min(kQueryTile, c - i0);
     const lsh::SlotToken* queries = &s.tokens[queryOffset + i0];
-    cpu::gemmNT(m, K, D, &s.raw[size_t(queryOffset + i0) * D], D, keys, D, s.scores.get(), K);
+    std::fill(s.scores.data(), s.scores.data() + size_t(m) * K, 0.0f);
+    cpu::gemmNN(m, K, D, &s.raw[size_t(queryOffset + i0) * D], D, keysT, s.ldKeysT, s.scores.data(), K);
     softmaxRows(in, queries, m, keyOffset, s);
-    std::fill(s.acc.get(), s.acc.get() + size_t(m) * D, 0.0f);
-    cpu::gemmNN(m, D, K, s.scores.get(), K, values, D, s.acc.get(), D);
+    std::fill(s.acc.data(), s.acc.data() + size_t(m) * D, 0.0f);
+    cpu::gemmNN(m, D, K, s.scores.data(), K, values, D, s.acc.data(), D);
     storeRows(in, out, bh, queries, m, s);
   }
 }
@@ -280,7 +336,7 @@ void attendHeads(const CpuContext& ctx, const PassPlan& plan, int64_t nHeads, co
     if (windowRows > INT32_MAX)
       throw KernelError(ErrorCode::OutOfMemory, "lshAttention: a chunk window of " + std::to_string(windowRows) +
                                                     " key rows is too large");
-    ChunkScratch scratch(int(windowRows), int(lsh::keysPerQuery(g)), in.D);
+    ChunkScratch& scratch = ChunkScratch::forThisThread(int(windowRows), int(lsh::keysPerQuery(g)), in.D);
     gatherWindow(in, bh, first, windowRows, scratch);
     for (int k = 0; k < count; ++k) attendChunk(in, out, bh, k * g.chunkLength, scratch);
     finishStreaming();
