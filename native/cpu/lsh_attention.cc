@@ -6,8 +6,9 @@
 // rows, the keys (normalised on the way in with norms computed once per call) and the values
 // of every slot its chunks attend to into one window: consecutive chunks share most of their
 // key slots, so each row is gathered about once per round; within the window each chunk's
-// keys are one contiguous block of rows and its queries another. A chunk is then two small
-// GEMMs (scores = Q·Kᵀ, out = P·V) around the masks and a float32 log-sum-exp.
+// keys are one contiguous block of rows and its queries another. A chunk is then one key tile
+// of the CPU softmax tile (cpu/softmax_tile.h: scores = Q·Kᵀ, out = P·V) read in place from
+// the window, with LSH's masks as its mask policy, and a float32 log-sum-exp per query.
 //
 // Reformer's local attention runs the same chunks over the identity order: separate queries
 // and keys (divided by sqrt(D) instead of normalised), no hashing, no self mask, one round.
@@ -28,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu/softmax_tile.h"
 #include "cpu/tile_math.h"
 #include "kernels/lsh.h"
 #include "kernels/reformer_local.h"
@@ -112,43 +114,31 @@ void finishStreaming() {
 #endif
 }
 
-// Rows of the window's transposed keys are padded to a multiple of this many slots.
-constexpr int kKeyColumnAlign = 16;
-
-// A worker's buffers: the window and one query tile's scores and output. Kept per thread and
-// grown on demand, so that tasks neither allocate nor touch fresh pages (a window is a few
-// hundred KiB, which malloc would map, and the kernel zero, on every task otherwise).
+// A worker's window buffers. Kept per thread and grown on demand, so that tasks neither
+// allocate nor touch fresh pages (a window is a few hundred KiB, which malloc would map, and
+// the kernel zero, on every task otherwise).
 struct ChunkScratch {
-  std::vector<float> raw, keys, values;  // [window, D]: query rows, raw key rows (separate keys only), values
-  std::vector<float> keysT, keyScale;    // [D, ldKeysT]: transformed keys, transposed; [window]: their norm scales
-  std::vector<lsh::SlotToken> tokens;           // [window]
-  std::vector<int32_t> keyPos, keyAllowed;      // [window]: position, firstAllowedQuery
-  std::vector<float> scores, acc;               // [tile, keysPerQuery], [tile, D]
-  int ldKeysT = 0;
-  float rowLse[kQueryTile], rowScale[kQueryTile];
+  std::vector<float> raw, keys, values;     // [window, D]: qk rows, transformed keys, values
+  std::vector<lsh::SlotToken> tokens;       // [window]
+  std::vector<int32_t> keyPos, keyAllowed;  // [window]: position, firstAllowedQuery
 
-  static ChunkScratch& forThisThread(int windowRows, int keys, int D) {
+  static ChunkScratch& forThisThread(int windowRows, int D) {
     thread_local ChunkScratch scratch;
-    scratch.reserve(windowRows, keys, D);
+    scratch.reserve(windowRows, D);
     return scratch;
   }
 
  private:
-  void reserve(int windowRows, int keysPerQuery, int D) {
+  void reserve(int windowRows, int D) {
     const auto atLeast = [](auto& v, size_t n) {
       if (v.size() < n) v.resize(n);
     };
-    ldKeysT = (windowRows + kKeyColumnAlign - 1) / kKeyColumnAlign * kKeyColumnAlign;
     atLeast(raw, size_t(windowRows) * D);
     atLeast(keys, size_t(windowRows) * D);
-    atLeast(keysT, size_t(D) * ldKeysT);
-    atLeast(keyScale, size_t(windowRows));
     atLeast(values, size_t(windowRows) * D);
     atLeast(tokens, size_t(windowRows));
     atLeast(keyPos, size_t(windowRows));
     atLeast(keyAllowed, size_t(windowRows));
-    atLeast(scores, size_t(kQueryTile) * keysPerQuery);
-    atLeast(acc, size_t(kQueryTile) * D);
   }
 };
 
@@ -181,19 +171,6 @@ void computeKeyScales(const CpuContext& ctx, int64_t tokens, const HeadLayout& l
   });
 }
 
-// keysT [D, ldKeysT] = the key transform (docs/semantics.md 1.6) of the window's raw key rows
-// `rows`, transposed: gemmNN's B operand for scores = Q·Kᵀ. Transposed once per window
-// rather than once per chunk that reads the keys; the transform then runs along the slots.
-void transformKeys(const float* rowsOfKeys, int rows, int D, ChunkScratch& s) {
-  cpu::transpose(rows, D, rowsOfKeys, D, s.keysT.data(), s.ldKeysT);
-  const float sqrtD = std::sqrt(float(D));
-  const float* __restrict scale = s.keyScale.data();
-  for (int d = 0; d < D; ++d) {
-    float* __restrict column = &s.keysT[size_t(d) * s.ldKeysT];
-    for (int w = 0; w < rows; ++w) column[w] = lsh::normalizedKeyComponent(column[w], scale[w], sqrtD);
-  }
-}
-
 // Window rows w = 0..rows-1 hold the slots keySlot(firstChunk, w): query rows (the queries of
 // the chunks' own slots), transformed keys and values, zero rows for padding positions (1.10).
 void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, ChunkScratch& s) {
@@ -211,98 +188,97 @@ void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, C
   const float* k = in.k + base;
   const float* v = in.v + base;
   const float* keyScales = in.keyScales ? in.keyScales + bh * in.L : nullptr;
-  const bool sharedKeys = k == q;  // LSH: the keys are the transformed query rows
+  const float sqrtD = std::sqrt(float(D));
   for (int w = 0; w < rows; ++w) {
     const int ahead = w + kPrefetchRows < rows ? s.keyPos[w + kPrefetchRows] : in.L;
     if (ahead < in.L) {
       prefetchRow(q + ahead * ld, D);
-      if (!sharedKeys) prefetchRow(k + ahead * ld, D);
+      if (k != q) prefetchRow(k + ahead * ld, D);
       prefetchRow(v + ahead * ld, D);
     }
     const int pos = s.keyPos[w];
     float* raw = &s.raw[size_t(w) * D];
+    float* key = &s.keys[size_t(w) * D];
     float* value = &s.values[size_t(w) * D];
     if (pos < in.L) {
       std::memcpy(raw, q + pos * ld, sizeof(float) * D);
       std::memcpy(value, v + pos * ld, sizeof(float) * D);
-      if (!sharedKeys) std::memcpy(&s.keys[size_t(w) * D], k + pos * ld, sizeof(float) * D);
-      s.keyScale[w] = keyScales ? keyScales[pos] : lsh::kUnnormalizedKey;
+      const float* keyRow = k + pos * ld;
+      const float scale = keyScales ? keyScales[pos] : lsh::kUnnormalizedKey;
+      for (int d = 0; d < D; ++d) key[d] = lsh::normalizedKeyComponent(keyRow[d], scale, sqrtD);
     } else {
       std::fill(raw, raw + D, 0.0f);
+      std::fill(key, key + D, 0.0f);
       std::fill(value, value + D, 0.0f);
-      if (!sharedKeys) std::fill(&s.keys[size_t(w) * D], &s.keys[size_t(w + 1) * D], 0.0f);
-      s.keyScale[w] = 0.0f;
     }
   }
-  transformKeys(sharedKeys ? s.raw.data() : s.keys.data(), rows, D, s);
 }
 
-// row[j] = maskedScore(row[j], ...) for j < K, in a loop simple enough for the compiler to
-// vectorise (the per-score test of lsh_logic.h, with the self rule hoisted out).
-void maskRow(float* __restrict row, int K, int qPos, const int32_t* __restrict keyPos,
-             const int32_t* __restrict keyAllowed, lsh::MaskValues mv) {
-  const float mask = mv.mask, self = mv.self;
-  if (mv.maskSelf) {
-    for (int j = 0; j < K; ++j) {
-      const float x = qPos < keyAllowed[j] ? mask : row[j];
-      row[j] = qPos == keyPos[j] ? self : x;
+// The mask policy of a chunk (softmax_tile.h): every key of the chunk is seen by every query,
+// none removed; the masks of 1.7 and the self rule are finite scores that still weigh,
+// rewritten in place by the per-score test of lsh_logic.h.
+struct ChunkMask : cpu::MaskPolicy {
+  const lsh::SlotToken* queries;  // [rows of the tile]
+  const int32_t* keyPos;          // [n]
+  const int32_t* keyAllowed;      // [n]
+  lsh::MaskValues values;
+
+  ChunkMask(int n_, const lsh::SlotToken* queries_, const int32_t* keyPos_, const int32_t* keyAllowed_,
+            lsh::MaskValues values_)
+      : MaskPolicy{n_}, queries(queries_), keyPos(keyPos_), keyAllowed(keyAllowed_), values(values_) {}
+
+  // row[j] = maskedScore(row[j], ...) for j in cols, in loops simple enough for the compiler
+  // to vectorise (the self rule hoisted out).
+  void adjust(int r, float* __restrict row, IndexRange cols) const {
+    const int qPos = queries[r].pos;
+    const int32_t* __restrict allowed = keyAllowed;
+    const int32_t* __restrict pos = keyPos;
+    const float mask = values.mask, self = values.self;
+    if (values.maskSelf) {
+      for (int j = cols.begin; j < cols.end; ++j) {
+        const float x = qPos < allowed[j] ? mask : row[j];
+        row[j] = qPos == pos[j] ? self : x;
+      }
+    } else {
+      for (int j = cols.begin; j < cols.end; ++j) row[j] = qPos < allowed[j] ? mask : row[j];
     }
-  } else {
-    for (int j = 0; j < K; ++j) row[j] = qPos < keyAllowed[j] ? mask : row[j];
   }
-}
+};
 
-// Masks each score row, then turns it into exp(score - M) in place and records the row's
-// float32 lse and the factor exp(M - lse) that makes Σ exp(score - M)·v equal Σ p·v.
-void softmaxRows(const ChunkInputs& in, const lsh::SlotToken* queries, int m, int keyOffset, ChunkScratch& s) {
-  const int K = int(lsh::keysPerQuery(in.geometry));  // within int32 (op_lsh.cc)
-  const int32_t* keyPos = &s.keyPos[keyOffset];
-  const int32_t* keyAllowed = &s.keyAllowed[keyOffset];
-  const lsh::MaskValues mv = in.maskValues;
-  for (int i = 0; i < m; ++i) {
-    float* __restrict row = &s.scores[size_t(i) * K];
-    const int qPos = queries[i].pos;
-    maskRow(row, K, qPos, keyPos, keyAllowed, mv);
-    const float max = cpu::rowMax(row, K);
-    const float lse = lsh::logSumExpFromMax(max, cpu::expSumShifted(row, K, max));
-    s.rowLse[i] = lse;
-    s.rowScale[i] = std::exp(max - lse);
-  }
-}
-
-// Each query's output row (and lse, with several rounds) at its token's original position.
-void storeRows(const ChunkInputs& in, const PassOutputs& out, int64_t bh, const lsh::SlotToken* queries, int m,
-               const ChunkScratch& s) {
+// Each query's output row (and float32 lse, with several rounds) at its token's original
+// position: Σ exp(score - M)·v times exp(M - lse), which makes it Σ p·v.
+void storeRows(const ChunkInputs& in, const PassOutputs& out, int64_t bh, const lsh::SlotToken* queries,
+               const cpu::SoftmaxTile& tile) {
   const int D = in.D;
-  for (int i = 0; i < m; ++i) {
+  for (int i = 0; i < tile.rows(); ++i) {
     const lsh::SlotToken token = queries[i];
     if (token.pos >= in.L) continue;  // a padding row of 1.10, dropped
+    const float max = tile.max(i), lse = lsh::logSumExpFromMax(max, tile.sum(i));
     float* dst = out.out + out.layout.row(bh, token.pos);
     if (out.rounds > 1) {
       const int64_t row = ((bh - out.firstHead) * out.rounds + token.round) * in.L + token.pos;
       dst = out.roundOut + row * D;
-      out.roundLse[row] = s.rowLse[i];
+      out.roundLse[row] = lse;
     }
-    storeScaledRow(dst, &s.acc[size_t(i) * D], D, s.rowScale[i]);
+    storeScaledRow(dst, tile.output(i), D, std::exp(max - lse));
   }
 }
 
 // One chunk whose keys start at window row keyOffset, in query tiles of kQueryTile rows. Its
-// own slots, the queries, are the window rows chunksBefore chunks further on.
-void attendChunk(const ChunkInputs& in, const PassOutputs& out, int64_t bh, int keyOffset, ChunkScratch& s) {
+// own slots, the queries, are the window rows chunksBefore chunks further on. The keys are
+// the window's rows in place: one key tile of keysPerQuery rows.
+void attendChunk(const ChunkInputs& in, const PassOutputs& out, int64_t bh, int keyOffset, const ChunkScratch& s) {
   const int c = in.geometry.chunkLength, K = int(lsh::keysPerQuery(in.geometry)), D = in.D;
-  const float* keysT = &s.keysT[size_t(keyOffset)];
-  const float* values = &s.values[size_t(keyOffset) * D];
+  const cpu::KeyTile keys{K, &s.keys[size_t(keyOffset) * D], D, &s.values[size_t(keyOffset) * D], D};
   const int queryOffset = keyOffset + in.geometry.chunksBefore * c;
+  cpu::SoftmaxTile& tile = cpu::SoftmaxTile::forThisThread(kQueryTile, K, D);
   for (int i0 = 0; i0 < c; i0 += kQueryTile) {
     const int m = std::min(kQueryTile, c - i0);
     const lsh::SlotToken* queries = &s.tokens[queryOffset + i0];
-    std::fill(s.scores.data(), s.scores.data() + size_t(m) * K, 0.0f);
-    cpu::gemmNN(m, K, D, &s.raw[size_t(queryOffset + i0) * D], D, keysT, s.ldKeysT, s.scores.data(), K);
-    softmaxRows(in, queries, m, keyOffset, s);
-    std::fill(s.acc.data(), s.acc.data() + size_t(m) * D, 0.0f);
-    cpu::gemmNN(m, D, K, s.scores.data(), K, values, D, s.acc.data(), D);
-    storeRows(in, out, bh, queries, m, s);
+    const float* queryRows = &s.raw[size_t(queryOffset + i0) * D];
+    tile.start(m, [&](int r) { return queryRows + size_t(r) * D; }, 1.0f);
+    tile.attend(0, m, keys, ChunkMask(K, queries, &s.keyPos[keyOffset], &s.keyAllowed[keyOffset], in.maskValues));
+    storeRows(in, out, bh, queries, tile);
   }
 }
 
@@ -336,7 +312,7 @@ void attendHeads(const CpuContext& ctx, const PassPlan& plan, int64_t nHeads, co
     if (windowRows > INT32_MAX)
       throw KernelError(ErrorCode::OutOfMemory, "lshAttention: a chunk window of " + std::to_string(windowRows) +
                                                     " key rows is too large");
-    ChunkScratch& scratch = ChunkScratch::forThisThread(int(windowRows), int(lsh::keysPerQuery(g)), in.D);
+    ChunkScratch& scratch = ChunkScratch::forThisThread(int(windowRows), in.D);
     gatherWindow(in, bh, first, windowRows, scratch);
     for (int k = 0; k < count; ++k) attendChunk(in, out, bh, k * g.chunkLength, scratch);
     finishStreaming();

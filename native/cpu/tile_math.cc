@@ -434,30 +434,6 @@ void gemmNN(int m, int n, int k, const float* A, int lda, const float* B, int ld
   }
 }
 
-void transpose(int rows, int cols, const float* A, int lda, float* B, int ldb) {
-  for (int i0 = 0; i0 < rows; i0 += kLanes) {
-    const int ni = std::min(kLanes, rows - i0);
-    const Mask storeMask = Simd::firstLanes(ni);
-    for (int c0 = 0; c0 < cols; c0 += kLanes) {
-      const int nc = std::min(kLanes, cols - c0);
-      const Mask loadMask = Simd::firstLanes(nc);
-      Vec block[kLanes];
-      for (int r = 0; r < kLanes; ++r) {
-        block[r] = r < ni ? Simd::loadMasked(A + rowOffset(i0 + r, lda) + c0, loadMask) : Simd::zero();
-      }
-      Simd::transpose(block);
-      for (int c = 0; c < nc; ++c) {
-        float* dst = B + rowOffset(c0 + c, ldb) + i0;
-        if (ni == kLanes) {
-          Simd::store(dst, block[c]);
-        } else {
-          Simd::storeMasked(dst, storeMask, block[c]);
-        }
-      }
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 // Row helpers.
 
@@ -609,12 +585,6 @@ void gemmNN(int m, int n, int k, const float* A, int lda, const float* B, int ld
     for (int i = 0; i < m; ++i) {
       rowTimesPanel(cols, k, A + rowOffset(i, lda), B + j0, ldb, C + rowOffset(i, ldc) + j0);
     }
-  }
-}
-
-void transpose(int rows, int cols, const float* A, int lda, float* B, int ldb) {
-  for (int i = 0; i < rows; ++i) {
-    for (int c = 0; c < cols; ++c) B[rowOffset(c, ldb) + i] = A[rowOffset(i, lda) + c];
   }
 }
 

@@ -38,12 +38,6 @@ void gemmNT(int m, int n, int k, const float* A, int lda, const float* B, int ld
 void gemmNN(int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C,
             int ldc);
 
-// B[c][i] = A[i][c] for i < rows, c < cols: B = Aᵀ, cols rows of `rows` floats.
-//   A: rows × cols, row stride lda >= cols;  B: cols × rows, row stride ldb >= rows.
-// Lets a kernel lay out keys it reuses once as the B operand of gemmNN (K^T), instead of
-// having gemmNT transpose them again on every call.
-void transpose(int rows, int cols, const float* A, int lda, float* B, int ldb);
-
 // max(x[0..n)); -inf when n == 0. If x holds a NaN the result is unspecified
 // (a NaN or the maximum of some of the other elements).
 float rowMax(const float* x, int n);
