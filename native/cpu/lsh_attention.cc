@@ -130,15 +130,17 @@ struct ChunkScratch {
 
  private:
   void reserve(int windowRows, int D) {
-    const auto atLeast = [](auto& v, size_t n) {
-      if (v.size() < n) v.resize(n);
-    };
-    atLeast(raw, size_t(windowRows) * D);
-    atLeast(keys, size_t(windowRows) * D);
-    atLeast(values, size_t(windowRows) * D);
-    atLeast(tokens, size_t(windowRows));
-    atLeast(keyPos, size_t(windowRows));
-    atLeast(keyAllowed, size_t(windowRows));
+    const size_t rows = size_t(windowRows), floats = rows * D;
+    if (raw.size() < floats) {
+      raw.resize(floats);
+      keys.resize(floats);
+      values.resize(floats);
+    }
+    if (tokens.size() < rows) {
+      tokens.resize(rows);
+      keyPos.resize(rows);
+      keyAllowed.resize(rows);
+    }
   }
 };
 
