@@ -114,9 +114,8 @@ void finishStreaming() {
 #endif
 }
 
-// A worker's window buffers. Kept per thread and grown on demand, so that tasks neither
-// allocate nor touch fresh pages (a window is a few hundred KiB, which malloc would map, and
-// the kernel zero, on every task otherwise).
+// A worker's window buffers (a few hundred KiB). Kept per thread and grown on demand, so that
+// tasks do not allocate them.
 struct ChunkScratch {
   std::vector<float> raw, keys, values;     // [window, D]: qk rows, transformed keys, values
   std::vector<lsh::SlotToken> tokens;       // [window]
