@@ -228,21 +228,14 @@ struct ChunkMask : cpu::MaskPolicy {
             lsh::MaskValues values_)
       : MaskPolicy{n_}, queries(queries_), keyPos(keyPos_), keyAllowed(keyAllowed_), values(values_) {}
 
-  // row[j] = maskedScore(row[j], ...) for j in cols, in loops simple enough for the compiler
-  // to vectorise (the self rule hoisted out).
+  // row[j] = maskedScore(row[j], ...) for j in cols, in a loop the compiler vectorises (the
+  // restrict-qualified pointers and the mask values in locals let it).
   void adjust(int r, float* __restrict row, IndexRange cols) const {
     const int qPos = queries[r].pos;
     const int32_t* __restrict allowed = keyAllowed;
     const int32_t* __restrict pos = keyPos;
-    const float mask = values.mask, self = values.self;
-    if (values.maskSelf) {
-      for (int j = cols.begin; j < cols.end; ++j) {
-        const float x = qPos < allowed[j] ? mask : row[j];
-        row[j] = qPos == pos[j] ? self : x;
-      }
-    } else {
-      for (int j = cols.begin; j < cols.end; ++j) row[j] = qPos < allowed[j] ? mask : row[j];
-    }
+    const lsh::MaskValues mv = values;
+    for (int j = cols.begin; j < cols.end; ++j) row[j] = lsh::maskedScore(row[j], qPos, pos[j], allowed[j], mv);
   }
 };
 
