@@ -4,11 +4,12 @@ import { IMPLEMENTATIONS } from './implementations.mjs';
 
 export const ALL_PEERS = IMPLEMENTATIONS.filter((i) => i.peer).map((i) => i.id);
 
-export const USAGE = `usage: npm run bench -- [--quick] [--ops ${OPS.join(',')}] [--lengths 1k,4k,16k,64k]
+export const USAGE = `usage: npm run bench -- [--quick] [--ops ${OPS.join(',')}] [--lengths 1k,4k,16k,64k,1024k]
        [--variants V,...] [--peers ${ALL_PEERS.join(',')}|none] [--device cpu|cuda|all] [--max-minutes N]
   --quick        CI subset: L = 1k and 4k, dense/local/lsh/linear, 8 s per run, no plots
   --ops          ops to run (default: all)
-  --lengths      sequence lengths, e.g. 4096 or 4k (default 1k,4k,16k,64k)
+  --lengths      sequence lengths, e.g. 4096 or 4k (default 1k,4k,16k,64k,1024k; 1024k: local
+                 attention with one global token only)
   --variants     only these configurations of the ops, e.g. longformer-g1,reformer-h4 (default: all)
   --peers        peers to compare with (default: all that are installed)
   --device       this package on cpu, cuda or all (default: all devices present)

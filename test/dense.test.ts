@@ -37,6 +37,21 @@ describe('denseAttention', () => {
       expectClose((await out.data()) as Float32Array, denseReference(q, k, v, [B, H, Lq, Lk, D], 0.37, false), 1e-5);
     });
 
+    // Several query tiles and key tiles, the causal diagonal crossing key tiles at odd offsets,
+    // with more queries than keys and more keys than queries.
+    for (const [Lq, Lk] of [[300, 1100], [1100, 300]]) {
+      it(`attends causally with Lq = ${Lq} and Lk = ${Lk}: query i sees keys 0..min(i, Lk - 1)`, async () => {
+        const [B, H, D] = [1, 2, 24];
+        const q = randn(B * H * Lq * D, 4), k = randn(B * H * Lk * D, 5), v = randn(B * H * Lk * D, 6);
+        const out = await denseAttention(
+          await tensorOn(device, q, [B, H, Lq, D]), await tensorOn(device, k, [B, H, Lk, D]),
+          await tensorOn(device, v, [B, H, Lk, D]), { causal: true },
+        );
+        expectClose((await out.data()) as Float32Array, denseReference(q, k, v, [B, H, Lq, Lk, D], 1 / Math.sqrt(D), true),
+          device === 'cpu' ? 1e-5 : 1e-4);
+      });
+    }
+
     // B·H = 65536 slices, one past what a grid's y dimension holds. L = D = 1 keeps the call
     // (65536 blocks of one query tile each on CUDA) as cheap as the proof allows; with one key
     // the output is v exactly.

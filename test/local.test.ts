@@ -112,6 +112,10 @@ const RANDOM_CASES: RandomCase[] = [
     shape: [1, 1, 70, 16], window: 6, rows: [{ globals: [10], padding: range(0, 70).filter((t) => ![10, 11, 40].includes(t)) }],
   },
   {
+    name: 'a band wider than a key tile: window [400, 333], globals and padding inside it',
+    shape: [1, 2, 1500, 16], window: [400, 333], rows: [{ globals: [0, 777], padding: [5, 640, 641, 1499] }],
+  },
+  {
     name: 'query tiles that hold only global and padding tokens',
     shape: [1, 2, 160, 16], window: 10, rows: [{ globals: range(0, 64), padding: range(64, 128) }],
   },

@@ -124,6 +124,19 @@ describe('non-finite inputs', () => {
         });
       }
 
+      // L = 1100 spans several query and key tiles: key 900's NaN value reaches the queries
+      // from 900 on and, causal, none before it, whichever tile the diagonal crosses.
+      it('a NaN value of a future key reaches no earlier query across key tiles (causal)', async () => {
+        const [L, D] = [1100, 8];
+        const data = { q: randn(L * D, 14), k: randn(L * D, 15), v: randn(L * D, 16) };
+        data.v[900 * D + 3] = NaN;
+        const [q, k, v] = await Promise.all([data.q, data.k, data.v].map((x) => tensorOn(device, x, [1, 1, L, D])));
+        const out = (await (await denseAttention(q!, k!, v!, { causal: true })).data()) as Float32Array;
+        const expected = denseReference(data.q, data.k, data.v, [1, 1, L, L, D], 1 / Math.sqrt(D), true);
+        expect(Number.isFinite(expected[899 * D + 3]) && Number.isNaN(expected[900 * D + 3])).toBe(true);
+        expectSameNonFinite(out, expected, device === 'cpu' ? 1e-5 : 1e-4);
+      });
+
       // The first 256 keys score -Infinity for every query (q > 0, k[j][0] = -Infinity): their
       // weights are 0, the later keys decide the rows, and key 3's NaN value still reaches every
       // row through its zero weight. Causal rows before 256 see no finite score: NaN.

@@ -6,8 +6,9 @@
 // rows, the keys (normalised on the way in with norms computed once per call) and the values
 // of every slot its chunks attend to into one window: consecutive chunks share most of their
 // key slots, so each row is gathered about once per round; within the window each chunk's
-// keys are one contiguous block of rows and its queries another. A chunk is then two small
-// GEMMs (scores = Q·Kᵀ, out = P·V) around the masks and a float32 log-sum-exp.
+// keys are one contiguous block of rows and its queries another. A chunk is then one key tile
+// of the CPU softmax tile (cpu/softmax_tile.h: scores = Q·Kᵀ, out = P·V) read in place from
+// the window, with LSH's masks as its mask policy, and a float32 log-sum-exp per query.
 //
 // Reformer's local attention runs the same chunks over the identity order: separate queries
 // and keys (divided by sqrt(D) instead of normalised), no hashing, no self mask, one round.
@@ -26,7 +27,9 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "cpu/softmax_tile.h"
 #include "cpu/tile_math.h"
 #include "kernels/lsh.h"
 #include "kernels/reformer_local.h"
@@ -111,19 +114,33 @@ void finishStreaming() {
 #endif
 }
 
-// Per-task buffers: the window and one query tile's scores and output.
+// A worker's window buffers (a few hundred KiB). Kept per thread and grown on demand, so that
+// tasks do not allocate them.
 struct ChunkScratch {
-  std::unique_ptr<float[]> raw, keys, values;     // [window, D]: qk rows, normalised keys, values
-  std::unique_ptr<lsh::SlotToken[]> tokens;       // [window]
-  std::unique_ptr<int32_t[]> keyPos, keyAllowed;  // [window]: position, firstAllowedQuery
-  std::unique_ptr<float[]> scores, acc;           // [tile, keysPerQuery], [tile, D]
-  float rowLse[kQueryTile], rowScale[kQueryTile];
+  std::vector<float> raw, keys, values;     // [window, D]: qk rows, transformed keys, values
+  std::vector<lsh::SlotToken> tokens;       // [window]
+  std::vector<int32_t> keyPos, keyAllowed;  // [window]: position, firstAllowedQuery
 
-  ChunkScratch(int windowRows, int keys, int D)
-      : raw(uninitialized<float>(size_t(windowRows) * D)), keys(uninitialized<float>(size_t(windowRows) * D)),
-        values(uninitialized<float>(size_t(windowRows) * D)), tokens(uninitialized<lsh::SlotToken>(windowRows)),
-        keyPos(uninitialized<int32_t>(windowRows)), keyAllowed(uninitialized<int32_t>(windowRows)),
-        scores(uninitialized<float>(size_t(kQueryTile) * keys)), acc(uninitialized<float>(size_t(kQueryTile) * D)) {}
+  static ChunkScratch& forThisThread(int windowRows, int D) {
+    thread_local ChunkScratch scratch;
+    scratch.reserve(windowRows, D);
+    return scratch;
+  }
+
+ private:
+  void reserve(int windowRows, int D) {
+    const size_t rows = size_t(windowRows), floats = rows * D;
+    if (raw.size() < floats) {
+      raw.resize(floats);
+      keys.resize(floats);
+      values.resize(floats);
+    }
+    if (tokens.size() < rows) {
+      tokens.resize(rows);
+      keyPos.resize(rows);
+      keyAllowed.resize(rows);
+    }
+  }
 };
 
 void prefetchRow(const float* row, int D) {
@@ -198,55 +215,64 @@ void gatherWindow(const ChunkInputs& in, int64_t bh, int firstChunk, int rows, C
   }
 }
 
-// Masks each score row, then turns it into exp(score - M) in place and records the row's
-// float32 lse and the factor exp(M - lse) that makes Σ exp(score - M)·v equal Σ p·v.
-void softmaxRows(const ChunkInputs& in, const lsh::SlotToken* queries, int m, int keyOffset, ChunkScratch& s) {
-  const int K = int(lsh::keysPerQuery(in.geometry));  // within int32 (op_lsh.cc)
-  const int32_t* keyPos = &s.keyPos[keyOffset];
-  const int32_t* keyAllowed = &s.keyAllowed[keyOffset];
-  for (int i = 0; i < m; ++i) {
-    float* row = &s.scores[size_t(i) * K];
-    const int qPos = queries[i].pos;
-    for (int j = 0; j < K; ++j) row[j] = lsh::maskedScore(row[j], qPos, keyPos[j], keyAllowed[j], in.maskValues);
-    const float max = cpu::rowMax(row, K);
-    const float lse = lsh::logSumExpFromMax(max, cpu::expSumShifted(row, K, max));
-    s.rowLse[i] = lse;
-    s.rowScale[i] = std::exp(max - lse);
-  }
-}
+// The mask policy of a chunk (softmax_tile.h): every key of the chunk is seen by every query,
+// none removed; the masks of 1.7 and the self rule are finite scores that still weigh,
+// rewritten in place by the per-score test of lsh_logic.h.
+struct ChunkMask : cpu::MaskPolicy {
+  const lsh::SlotToken* queries;  // [rows of the tile]
+  const int32_t* keyPos;          // [n]
+  const int32_t* keyAllowed;      // [n]
+  lsh::MaskValues values;
 
-// Each query's output row (and lse, with several rounds) at its token's original position.
-void storeRows(const ChunkInputs& in, const PassOutputs& out, int64_t bh, const lsh::SlotToken* queries, int m,
-               const ChunkScratch& s) {
+  ChunkMask(int n_, const lsh::SlotToken* queries_, const int32_t* keyPos_, const int32_t* keyAllowed_,
+            lsh::MaskValues values_)
+      : MaskPolicy{n_}, queries(queries_), keyPos(keyPos_), keyAllowed(keyAllowed_), values(values_) {}
+
+  // row[j] = maskedScore(row[j], ...) for j in cols, in a loop the compiler vectorises (the
+  // restrict-qualified pointers and the mask values in locals let it).
+  void adjust(int r, float* __restrict row, IndexRange cols) const {
+    const int qPos = queries[r].pos;
+    const int32_t* __restrict allowed = keyAllowed;
+    const int32_t* __restrict pos = keyPos;
+    const lsh::MaskValues mv = values;
+    for (int j = cols.begin; j < cols.end; ++j) row[j] = lsh::maskedScore(row[j], qPos, pos[j], allowed[j], mv);
+  }
+};
+
+// Each query's output row (and float32 lse, with several rounds) at its token's original
+// position: Σ exp(score - M)·v times exp(M - lse), which makes it Σ p·v.
+void storeRows(const ChunkInputs& in, const PassOutputs& out, int64_t bh, const lsh::SlotToken* queries,
+               const cpu::SoftmaxTile& tile) {
   const int D = in.D;
-  for (int i = 0; i < m; ++i) {
+  for (int i = 0; i < tile.rows(); ++i) {
     const lsh::SlotToken token = queries[i];
     if (token.pos >= in.L) continue;  // a padding row of 1.10, dropped
+    const float max = tile.max(i), lse = lsh::logSumExpFromMax(max, tile.sum(i));
     float* dst = out.out + out.layout.row(bh, token.pos);
     if (out.rounds > 1) {
       const int64_t row = ((bh - out.firstHead) * out.rounds + token.round) * in.L + token.pos;
       dst = out.roundOut + row * D;
-      out.roundLse[row] = s.rowLse[i];
+      out.roundLse[row] = lse;
     }
-    storeScaledRow(dst, &s.acc[size_t(i) * D], D, s.rowScale[i]);
+    storeScaledRow(dst, tile.output(i), D, std::exp(max - lse));
   }
 }
 
 // One chunk whose keys start at window row keyOffset, in query tiles of kQueryTile rows. Its
-// own slots, the queries, are the window rows chunksBefore chunks further on.
-void attendChunk(const ChunkInputs& in, const PassOutputs& out, int64_t bh, int keyOffset, ChunkScratch& s) {
+// own slots, the queries, are the window rows chunksBefore chunks further on. The keys are
+// the window's rows in place: one key tile of keysPerQuery rows.
+void attendChunk(const ChunkInputs& in, const PassOutputs& out, int64_t bh, int keyOffset, const ChunkScratch& s) {
   const int c = in.geometry.chunkLength, K = int(lsh::keysPerQuery(in.geometry)), D = in.D;
-  const float* keys = &s.keys[size_t(keyOffset) * D];
-  const float* values = &s.values[size_t(keyOffset) * D];
+  const cpu::KeyTile keys{K, &s.keys[size_t(keyOffset) * D], D, &s.values[size_t(keyOffset) * D], D};
   const int queryOffset = keyOffset + in.geometry.chunksBefore * c;
+  cpu::SoftmaxTile& tile = cpu::SoftmaxTile::forThisThread(kQueryTile, K, D);
   for (int i0 = 0; i0 < c; i0 += kQueryTile) {
     const int m = std::min(kQueryTile, c - i0);
     const lsh::SlotToken* queries = &s.tokens[queryOffset + i0];
-    cpu::gemmNT(m, K, D, &s.raw[size_t(queryOffset + i0) * D], D, keys, D, s.scores.get(), K);
-    softmaxRows(in, queries, m, keyOffset, s);
-    std::fill(s.acc.get(), s.acc.get() + size_t(m) * D, 0.0f);
-    cpu::gemmNN(m, D, K, s.scores.get(), K, values, D, s.acc.get(), D);
-    storeRows(in, out, bh, queries, m, s);
+    const float* queryRows = &s.raw[size_t(queryOffset + i0) * D];
+    tile.start(m, [&](int r) { return queryRows + size_t(r) * D; }, 1.0f);
+    tile.attend(0, m, keys, ChunkMask(K, queries, &s.keyPos[keyOffset], &s.keyAllowed[keyOffset], in.maskValues));
+    storeRows(in, out, bh, queries, tile);
   }
 }
 
@@ -280,7 +306,7 @@ void attendHeads(const CpuContext& ctx, const PassPlan& plan, int64_t nHeads, co
     if (windowRows > INT32_MAX)
       throw KernelError(ErrorCode::OutOfMemory, "lshAttention: a chunk window of " + std::to_string(windowRows) +
                                                     " key rows is too large");
-    ChunkScratch scratch(int(windowRows), int(lsh::keysPerQuery(g)), in.D);
+    ChunkScratch& scratch = ChunkScratch::forThisThread(int(windowRows), in.D);
     gatherWindow(in, bh, first, windowRows, scratch);
     for (int k = 0; k < count; ++k) attendChunk(in, out, bh, k * g.chunkLength, scratch);
     finishStreaming();

@@ -70,7 +70,10 @@ void lshHashCpu(const CpuContext& ctx, const LshHashShape& s, const float* qk, c
     const int b = int(bh / s.H), h = int(bh % s.H);
     const int t0 = int(task % tiles) * kTokenTile, t1 = std::min(s.Lp, t0 + kTokenTile);
     const int storedTokens = std::max(0, std::min(s.L, t1) - t0);
-    std::vector<float> projections(size_t(columns) * kTokenTile, 0.0f);  // [columns, kTokenTile]
+    // [columns, kTokenTile], kept per worker; a tile of fewer tokens leaves the other columns
+    // as they are, which only padding tokens (whose bucket is fixed) read.
+    thread_local std::vector<float> projections;
+    if (projections.size() < size_t(columns) * kTokenTile) projections.assign(size_t(columns) * kTokenTile, 0.0f);
     cpu::gemmNT(columns, storedTokens, s.D, &rotationsT[size_t(h) * columns * s.D], s.D, qk + layout.row(bh, t0),
                 int(layout.rowStride()), projections.data(), kTokenTile);
     const int32_t* maskRow = paddingMask ? paddingMask + int64_t(b) * s.L : nullptr;
