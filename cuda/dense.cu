@@ -43,7 +43,7 @@ struct CausalMask {
   int i0;
   __device__ __forceinline__ bool takesPart(int, int r) const { return i0 + r < s.Lq; }
   __device__ __forceinline__ bool present(int t, int r, int j) const {
-    return t * kKeyTile + j < denseKeyEnd(s, i0 + r);
+    return j < denseKeyEnd(s, i0 + r) - t * kKeyTile;
   }
   __device__ __forceinline__ float score(int, int, int, float dot) const { return dot; }
 };
