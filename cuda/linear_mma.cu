@@ -2,7 +2,7 @@
 // block of 4 warps computes a 128 × 64 tile of y, each warp 32 rows (two m16 tiles) by 64
 // columns (eight n8 tiles). 64-deep slices of x and W stream through padded shared tiles,
 // double-buffered with cp.async; the product is the Q·Kᵀ of the attention kernels with the
-// rows of x as queries and the rows of W as keys (cuda/mma.cuh for the fragment layouts).
+// rows of x as queries and the rows of W as keys (accumulateScores, cuda/mma_tile.cuh).
 #include <cstdint>
 
 #include "cuda/check.h"
@@ -10,6 +10,7 @@
 #include "cuda/launch.cuh"
 #include "cuda/linear_mma.h"
 #include "cuda/mma.cuh"
+#include "cuda/mma_tile.cuh"
 #include "cuda/ptx.cuh"
 #include "kernels/half.h"
 
@@ -84,24 +85,9 @@ __global__ void __launch_bounds__(kThreads) linearMmaKernel(LinearShape s, const
     copyAsyncCommit();
     copyAsyncWait<1>();  // slice t has landed, t + 1 is in flight
     __syncthreads();
-    const uint16_t* xt = xs + (t & 1) * kXStage;
-    const uint16_t* wt = ws + (t & 1) * kWStage;
-#pragma unroll
-    for (int kk = 0; kk < kDepth / 16; ++kk) {
-      uint32_t a[kMTiles][4];
-#pragma unroll
-      for (int m = 0; m < kMTiles; ++m) ldmatrixX4(a[m], xt + fragmentAOffset<kDepth>(warpRow0 + 16 * m, 2 * kk, lane));
-#pragma unroll
-      for (int nn = 0; nn < kNTiles / 2; ++nn) {
-        uint32_t b[4];
-        ldmatrixX4(b, wt + fragmentBOffset<kDepth>(16 * nn, 2 * kk, lane));
-#pragma unroll
-        for (int m = 0; m < kMTiles; ++m) {
-          mma16816<T>(acc[m][2 * nn], a[m], b[0], b[1]);
-          mma16816<T>(acc[m][2 * nn + 1], a[m], b[2], b[3]);
-        }
-      }
-    }
+    QueryFragments<kDepth, kMTiles, false> rows;  // the x rows, read from the stage at each k-step
+    rows.load(xs + (t & 1) * kXStage, warpRow0, lane);
+    accumulateScores<T, kDepth>(acc, rows, ws + (t & 1) * kWStage, lane);
     __syncthreads();  // the next iteration refills the other stage, the one after this one
   }
 

@@ -2,9 +2,9 @@
 //   1. globalListKernel: one block per batch row lists the row's global tokens in order (a
 //      block scan of per-thread counts; the mask never leaves the device) and flags mask
 //      values other than -1, 0 or 1.
-//   2. bandKernel: flash-style. A block keeps a tile of queries in shared memory while the
-//      32-key tiles of the global columns, then of the tile's band, stream through; each warp
-//      owns query rows and runs an online softmax. Tiles outside the band are never visited.
+//   2. bandKernel: the CUDA-core mainloop (cuda/warp_attention.cuh) over the 32-key tiles of
+//      the global columns, then of the tile's band, with the window and padding mask. Tiles
+//      outside the band are never visited.
 //      In float16 / bfloat16 at D = 64 and 128, cuda/local_band_mma.cu runs it on tensor cores.
 //   3. globalRowsKernel: one block per global token; its warps split all keys of the row
 //      (each an online softmax over its share), then merge in shared memory.
@@ -17,7 +17,7 @@
 #include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/local_band_mma.h"
-#include "cuda/warp_softmax.cuh"
+#include "cuda/warp_attention.cuh"
 #include "kernels/half.h"
 #include "kernels/local.h"
 
@@ -29,10 +29,10 @@ using cuda::kMaxDPerLane;
 using cuda::kWarp;
 
 constexpr int kListThreads = 256;
-constexpr int kBandWarps = 4;
-constexpr int kRowsPerWarp = 4;
-constexpr int kQueryTile = kBandWarps * kRowsPerWarp;
-constexpr int kKeyTile = kWarp;
+constexpr int kBandWarps = cuda::kAttentionWarps;
+using cuda::kKeyTile;
+using cuda::kQueryTile;
+using cuda::kRowsPerWarp;
 static_assert(kQueryTile <= kBandWarps * kWarp, "the band kernel checks one query row per thread");
 constexpr int kGlobalWarps = 8;
 // At most this many blocks per (batch, head) for global rows; each loops over the row's
@@ -78,31 +78,67 @@ struct Projections {
   const E *q, *k, *v, *qGlobal, *kGlobal, *vGlobal;
 };
 
-// Rows rowOf(0..n) of src (row i at src + i * srcLd) into shared memory as float, `ld` apart.
-template <DType T, typename RowOf>
-__device__ void loadRows(float* dst, int ld, const typename Storage<T>::type* src, int64_t srcLd, int n, int D,
-                         float scale, RowOf rowOf) {
-  for (int idx = threadIdx.x; idx < n * D; idx += blockDim.x) {
-    const int r = idx / D, d = idx % D;
-    dst[r * ld + d] = Storage<T>::load(src[rowOf(r) * srcLd + d]) * scale;
+// The key tiles one query tile visits: the batch row's global columns (the local k/v of its
+// global tokens, visible to every local query), then the tiles of its band.
+template <DType T>
+struct BandKeys {
+  const typename Storage<T>::type *k, *v;
+  int64_t rowStride;
+  const int32_t* globals;
+  int nGlobal, globalTiles;
+  IndexRange band;
+  int D;
+  __device__ __forceinline__ bool inBand(int t) const { return t >= globalTiles; }
+  __device__ __forceinline__ int firstKey(int t) const {
+    return inBand(t) ? band.begin + (t - globalTiles) * kKeyTile : t * kKeyTile;
   }
-}
+  __device__ __forceinline__ int count() const { return globalTiles + (band.size() + kKeyTile - 1) / kKeyTile; }
+  __device__ __forceinline__ int size(int t) const {
+    return min(kKeyTile, (inBand(t) ? band.end : nGlobal) - firstKey(t));
+  }
+  __device__ __forceinline__ void load(int t, float* ks, float* vs, int ld) const {
+    const int j0 = firstKey(t), n = size(t);
+    const bool band = inBand(t);
+    for (int idx = threadIdx.x; idx < n * D; idx += blockDim.x) {
+      const int r = idx / D, d = idx % D;
+      const int64_t row = (band ? j0 + r : globals[j0 + r]) * rowStride + d;
+      ks[r * ld + d] = Storage<T>::load(k[row]);
+      vs[r * ld + d] = Storage<T>::load(v[row]);
+    }
+  }
+};
 
-__device__ __forceinline__ float rowDot(const float* a, const float* b, int D) {
-  float dot = 0.0f;
-  for (int d = 0; d < D; ++d) dot += a[d] * b[d];
-  return dot;
-}
+// Local queries see every global column and the keys of their window that are not padding or
+// global tokens; other queries see nothing.
+template <DType T>
+struct WindowMask {
+  const BandKeys<T>& keys;
+  const LocalShape& s;
+  const int32_t* maskRow;
+  int i0, i1;
+  __device__ __forceinline__ bool takesPart(int t, int r) const {
+    const int i = i0 + r;
+    if (i >= i1 || roleOf(maskRow, i) != TokenRole::Local) return false;
+    if (!keys.inBand(t)) return true;
+    const int j0 = keys.firstKey(t);
+    const IndexRange reaching = queriesReaching(s.window, s.L, j0, j0 + keys.size(t));
+    return i >= reaching.begin && i < reaching.end;  // else no key of this tile is in its window
+  }
+  __device__ __forceinline__ bool present(int t, int r, int j) const {
+    if (!keys.inBand(t)) return true;
+    const int key = keys.firstKey(t) + j;
+    return classifyWindowKey(s.window, s.L, i0 + r, key, maskRow ? maskRow[key] : 0) == WindowKey::Visible;
+  }
+  __device__ __forceinline__ float score(int, int, int, float dot) const { return dot; }
+};
 
 template <DType T>
 __global__ void __launch_bounds__(kBandWarps * kWarp)
     bandKernel(LocalShape s, Projections<T> in, const int32_t* mask, GlobalLists lists,
                typename Storage<T>::type* out) {
   SA_DYNAMIC_SHARED(float, smem);
-  const int D = s.D, ld = D + 1;  // +1 spreads rows over banks
-  float* qs = smem;
-  float* ks = qs + kQueryTile * ld;
-  float* vs = ks + kKeyTile * ld;
+  const int D = s.D;
+  const cuda::WarpAttentionSmem sm(smem, D);
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int tilesPerHead = (s.L + kQueryTile - 1) / kQueryTile;
   const int64_t bh = blockIdx.x / tilesPerHead;
@@ -111,52 +147,20 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
   const HeadLayout layout = headLayout(s);
   const int64_t head = layout.base(bh), rowStride = layout.rowStride();
   const int32_t* maskRow = mask ? mask + int64_t(b) * s.L : nullptr;
-  const int32_t* globals = mask ? lists.tokens + int64_t(b) * s.L : nullptr;
   // A tile of global and padding queries only has nothing to attend: it just writes zeros.
   const int row = int(threadIdx.x);
   const bool anyLocal = __syncthreads_or(i0 + row < i1 && roleOf(maskRow, i0 + row) == TokenRole::Local);
   const int nGlobal = mask && anyLocal ? lists.counts[b] : 0;
 
-  loadRows<T>(qs, ld, in.q + head, rowStride, i1 - i0, D, s.scale, [i0](int r) { return i0 + r; });
+  for (int idx = threadIdx.x; idx < (i1 - i0) * D; idx += blockDim.x) {
+    const int r = idx / D, d = idx % D;
+    sm.q[r * sm.ld + d] = Storage<T>::load(in.q[head + (i0 + r) * rowStride + d]) * s.scale;
+  }
+  const BandKeys<T> keys{in.k + head, in.v + head, rowStride, mask ? lists.tokens + int64_t(b) * s.L : nullptr,
+                         nGlobal, (nGlobal + kKeyTile - 1) / kKeyTile,
+                         anyLocal ? tileBandKeys(s.window, s.L, i0, i1) : IndexRange{0, 0}, D};
   cuda::OnlineRow rows[kRowsPerWarp];
-
-  // Global columns: the local k/v of the row's global tokens, visible to every local query.
-  for (int g0 = 0; g0 < nGlobal; g0 += kKeyTile) {
-    const int n = min(kKeyTile, nGlobal - g0);
-    __syncthreads();
-    loadRows<T>(ks, ld, in.k + head, rowStride, n, D, 1.0f, [globals, g0](int r) { return globals[g0 + r]; });
-    loadRows<T>(vs, ld, in.v + head, rowStride, n, D, 1.0f, [globals, g0](int r) { return globals[g0 + r]; });
-    __syncthreads();
-#pragma unroll
-    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-      const int r = warp * kRowsPerWarp + rr, i = i0 + r;
-      if (i >= i1 || roleOf(maskRow, i) != TokenRole::Local) continue;  // warp-uniform
-      const float score = lane < n ? rowDot(qs + r * ld, ks + lane * ld, D) : -INFINITY;
-      rows[rr].addTile(score, lane < n, n, vs, ld, D);
-    }
-  }
-
-  // The band: only key tiles that intersect some query's window.
-  const IndexRange band = anyLocal ? tileBandKeys(s.window, s.L, i0, i1) : IndexRange{0, 0};
-  for (int j0 = band.begin; j0 < band.end; j0 += kKeyTile) {
-    const int n = min(kKeyTile, band.end - j0);
-    __syncthreads();
-    loadRows<T>(ks, ld, in.k + head, rowStride, n, D, 1.0f, [j0](int r) { return j0 + r; });
-    loadRows<T>(vs, ld, in.v + head, rowStride, n, D, 1.0f, [j0](int r) { return j0 + r; });
-    __syncthreads();
-    const int j = j0 + lane;
-    const int32_t keyMask = maskRow && lane < n ? maskRow[j] : 0;
-    const IndexRange reaching = queriesReaching(s.window, s.L, j0, j0 + n);
-#pragma unroll
-    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-      const int r = warp * kRowsPerWarp + rr, i = i0 + r;
-      if (i >= i1 || roleOf(maskRow, i) != TokenRole::Local) continue;  // warp-uniform
-      if (i < reaching.begin || i >= reaching.end) continue;             // no key of this tile in its window
-      const bool visible = lane < n && classifyWindowKey(s.window, s.L, i, j, keyMask) == WindowKey::Visible;
-      const float score = visible ? rowDot(qs + r * ld, ks + lane * ld, D) : -INFINITY;
-      rows[rr].addTile(score, visible, n, vs, ld, D);
-    }
-  }
+  cuda::warpAttentionMainloop(sm, D, keys, WindowMask<T>{keys, s, maskRow, i0, i1}, rows);
 
 #pragma unroll
   for (int rr = 0; rr < kRowsPerWarp; ++rr) {
@@ -174,41 +178,6 @@ __global__ void __launch_bounds__(kBandWarps * kWarp)
 }
 
 // ---- Global rows kernel -----------------------------------------------------------------
-
-// The online softmax of one query row held by a whole warp (lane owns d = lane + 32 * c),
-// fed 32 keys at a time: lane j holds key j's score and whether it is present (not padding).
-// The rules of cuda::OnlineRow (every present key enters the sum, even with weight 0), but the
-// values are read from global memory in their storage type (a row is used once, staging would
-// not pay).
-struct WarpRow {
-  float max = -INFINITY;
-  float sum = 0.0f;
-  float acc[kMaxDPerLane] = {};
-
-  // values: the rows of the tile's keys, `ld` elements apart.
-  template <DType T>
-  __device__ __forceinline__ void addTile(float score, bool present, int nKeys,
-                                          const typename Storage<T>::type* values, int64_t ld, int D) {
-    const unsigned presentKeys = __ballot_sync(0xffffffffu, present);
-    if (presentKeys == 0) return;  // every key of the tile is padding
-    const float newMax = fmaxf(max, cuda::warpMax(present ? score : -INFINITY));
-    const float correction = newMax == max ? 1.0f : expf(max - newMax);
-    const float p = !present || score == -INFINITY ? 0.0f : expf(score - newMax);
-    sum = sum * correction + cuda::warpSum(p);
-    max = newMax;
-#pragma unroll
-    for (int c = 0; c < kMaxDPerLane; ++c) acc[c] *= correction;
-    for (int j = 0; j < nKeys; ++j) {
-      if (!((presentKeys >> j) & 1u)) continue;  // warp-uniform
-      const float pj = __shfl_sync(0xffffffffu, p, j);
-#pragma unroll
-      for (int c = 0; c < kMaxDPerLane; ++c) {
-        const int d = threadIdx.x % kWarp + kWarp * c;
-        if (d < D) acc[c] += pj * Storage<T>::load(values[j * ld + d]);
-      }
-    }
-  }
-};
 
 // query . key with the key read coalesced (lane d reads elements d, d + 32, ...); every lane
 // gets the result.
@@ -248,7 +217,9 @@ __global__ void __launch_bounds__(kGlobalWarps * kWarp)
       query[d] = Storage<T>::load(in.qGlobal[head + g * rowStride + d]) * s.scale;
     __syncthreads();
     // Each warp takes every kGlobalWarps-th tile of 32 keys; padding keys have no score.
-    WarpRow row;
+    // The rules of cuda::OnlineRow, with the values read from global memory in their storage
+    // type (a row is used once, staging would not pay).
+    cuda::OnlineRow row;
     for (int j0 = warp * kKeyTile; j0 < s.L; j0 += kGlobalWarps * kKeyTile) {
       const int n = min(kKeyTile, s.L - j0);
       float score = -INFINITY;
@@ -258,7 +229,8 @@ __global__ void __launch_bounds__(kGlobalWarps * kWarp)
         const float dot = warpDot<T>(query, in.kGlobal + head + (j0 + j) * rowStride, D);
         if (lane == j) score = dot, present = true;
       }
-      row.addTile<T>(score, present, n, in.vGlobal + head + j0 * rowStride, rowStride, D);
+      const typename Storage<T>::type* values = in.vGlobal + head + j0 * rowStride;
+      row.addTile(score, present, n, [values, rowStride](int j, int d) { return Storage<T>::load(values[j * rowStride + d]); }, D);
     }
     float* mine = partials + warp * stride;
     if (lane == 0) {
@@ -300,7 +272,7 @@ void launchLocal(cudaStream_t stream, const LocalShape& s, const LocalInputs<voi
   if (localBandMmaSupports(s, T, in, out)) {  // half precision at D = 64, 128: tensor cores
     localBandMma(stream, s, T, in, mask, lists.tokens, lists.counts, out);
   } else {
-    const size_t bandShared = size_t(kQueryTile + 2 * kKeyTile) * (s.D + 1) * sizeof(float);
+    const size_t bandShared = cuda::WarpAttentionSmem::bytes(s.D);
     SA_CUDA_TRY(cudaFuncSetAttribute(bandKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bandShared)),
                 "localAttention");
     const int64_t tilesPerHead = (s.L + kQueryTile - 1) / kQueryTile;

@@ -1,10 +1,9 @@
 // LSH attention on CUDA: hash, sort, normalise keys, chunked attention, combine rounds, all
 // queued on one stream with no host synchronisation.
 //
-// Chunked attention: a block takes 16 query slots of one chunk of one head; its warps own four
-// query rows each. The chunk's key slots stream through shared memory 32 at a time, gathered
-// through the sorted index straight from the original layout (normalised keys, values); each
-// lane scores one key, applies the masks and feeds an online softmax in float32. Neither the
+// Chunked attention: the CUDA-core mainloop (cuda/warp_attention.cuh) for 16 query slots of one
+// chunk of one head, over the chunk's key slots 32 at a time, gathered through the sorted index
+// straight from the original layout (normalised keys, values), with LSH's masks. Neither the
 // sorted sequence nor a score matrix is ever stored in global memory; results are written to
 // the tokens' original positions. In float16 / bfloat16 at D = 64 and 128 the chunks run on
 // tensor cores instead (cuda/lsh_chunk_mma.cu), with keys normalised into the input dtype.
@@ -14,12 +13,13 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "cuda/check.h"
 #include "cuda/dynamic_shared.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/lsh_chunk_mma.h"
-#include "cuda/warp_softmax.cuh"
+#include "cuda/warp_attention.cuh"
 #include "kernels/half.h"
 #include "kernels/lsh.h"
 #include "kernels/reformer_local.h"
@@ -30,10 +30,9 @@ namespace {
 
 using cuda::kWarp;
 using lsh::ChunkGeometry;
-constexpr int kWarps = 4;
-constexpr int kRowsPerWarp = 4;
-constexpr int kQueryTile = kWarps * kRowsPerWarp;
-constexpr int kKeyTile = kWarp;
+using cuda::kKeyTile;
+using cuda::kQueryTile;
+using cuda::kRowsPerWarp;
 constexpr int kRowWarpsPerBlock = 8;  // element-wise kernels: one warp per row
 
 struct ChunkParams {
@@ -45,20 +44,25 @@ struct ChunkParams {
   int rounds;  // 1: results go to out; else to the per-round buffers
 };
 
-// keys [heads, Lp, D] float32: n(x[t]) (or x[t] / sqrt(D) when !normalize) for t < L, zero
-// rows for the padding positions; x's rows follow `layout`.
-template <DType T>
+// keys [heads, Lp, D] of element type K: n(x[t]) (or x[t] / sqrt(D) when !normalize) for t < L,
+// zero rows for the padding positions; x's rows follow `layout`. K is float for the general
+// chunk kernel, the input's storage type for the tensor-core one (cuda/lsh_chunk_mma.cu).
+template <DType T, class K>
 __global__ void normalizeKeysKernel(int64_t heads, HeadLayout layout, int Lp, bool normalize,
-                                    const typename Storage<T>::type* source, float* keys) {
+                                    const typename Storage<T>::type* source, K* keys) {
+  auto store = [](float x) {
+    if constexpr (std::is_same_v<K, float>) return x;
+    else return Storage<T>::store(x);
+  };
   const int64_t row = int64_t(blockIdx.x) * kRowWarpsPerBlock + threadIdx.x / kWarp;
   const int lane = threadIdx.x % kWarp;
   const int L = layout.L, D = layout.D;
   if (row >= heads * Lp) return;
   const int64_t bh = row / Lp;
   const int t = int(row % Lp);
-  float* key = keys + row * D;
+  K* key = keys + row * D;
   if (t >= L) {
-    for (int d = lane; d < D; d += kWarp) key[d] = 0.0f;
+    for (int d = lane; d < D; d += kWarp) key[d] = store(0.0f);
     return;
   }
   const typename Storage<T>::type* x = source + layout.row(bh, t);
@@ -70,22 +74,67 @@ __global__ void normalizeKeysKernel(int64_t heads, HeadLayout layout, int Lp, bo
   const float total = cuda::warpSum(sumSquares);
   const float scale = normalize ? lsh::keyNormScale(total, D) : lsh::kUnnormalizedKey;
   const float sqrtD = sqrtf(float(D));
-  for (int d = lane; d < D; d += kWarp) key[d] = lsh::normalizedKeyComponent(Storage<T>::load(x[d]), scale, sqrtD);
+  for (int d = lane; d < D; d += kWarp)
+    key[d] = store(lsh::normalizedKeyComponent(Storage<T>::load(x[d]), scale, sqrtD));
 }
 
-// Shared memory: queries [kQueryTile, D + 1], keys and values [kKeyTile, D + 1] (+1 spreads
-// rows over banks), key positions and firstAllowedQuery [kKeyTile].
+// The key slots of one chunk, gathered through the sorted index: tile t holds slots
+// [t * kKeyTile, +kKeyTile) of its K keys. Their positions and first allowed queries go to
+// keyPos and keyAllowed [kKeyTile] first, then the rows are copied (values of padding
+// positions, >= L, as zeros).
+template <DType T>
+struct ChunkKeys {
+  const ChunkParams& p;
+  const float* keys;
+  const typename Storage<T>::type* v;
+  const int32_t *sortedRow, *maskRow;
+  int64_t bh, K;
+  int chunk;
+  int *keyPos, *keyAllowed;
+  __device__ __forceinline__ int count() const { return int((K + kKeyTile - 1) / kKeyTile); }
+  __device__ __forceinline__ int size(int t) const { return int(min(int64_t(kKeyTile), K - int64_t(t) * kKeyTile)); }
+  __device__ __forceinline__ void load(int t, float* ks, float* vs, int ld) const {
+    const int n = size(t), D = p.D;
+    if (int(threadIdx.x) < n) {
+      const int pos = lsh::slotToken(sortedRow, lsh::keySlot(p.geometry, chunk, int64_t(t) * kKeyTile + threadIdx.x),
+                                     p.Lp).pos;
+      keyPos[threadIdx.x] = pos;
+      keyAllowed[threadIdx.x] = lsh::firstAllowedQuery(pos, lsh::isPaddingToken(maskRow, pos, p.L), p.causal);
+    }
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < n * D; idx += blockDim.x) {
+      const int r = idx / D, d = idx % D, pos = keyPos[r];
+      ks[r * ld + d] = keys[(bh * p.Lp + pos) * D + d];
+      vs[r * ld + d] = pos < p.L ? Storage<T>::load(v[p.layout.row(bh, pos) + d]) : 0.0f;
+    }
+  }
+};
+
+// The replacement masks of 1.7: a masked key is present with its mask value (-1e9 or -1e4),
+// as in Reformer.
+struct LshMask {
+  const ChunkParams& p;
+  const lsh::SlotToken* queryTokens;
+  const int *keyPos, *keyAllowed;
+  int rows;
+  __device__ __forceinline__ bool takesPart(int, int r) const { return r < rows; }
+  __device__ __forceinline__ bool present(int, int, int) const { return true; }
+  __device__ __forceinline__ float score(int, int r, int j, float dot) const {
+    return lsh::maskedScore(dot, queryTokens[r].pos, keyPos[j], keyAllowed[j], p.maskValues);
+  }
+};
+
+// Shared memory: the mainloop's (cuda/warp_attention.cuh), then the key positions and
+// firstAllowedQuery [kKeyTile].
 template <DType T>
 __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, const float* keys,
                             const typename Storage<T>::type* v, const int32_t* sorted, const int32_t* paddingMask,
                             typename Storage<T>::type* out, float* roundOut, float* roundLse) {
   SA_DYNAMIC_SHARED(float, smem);
   __shared__ lsh::SlotToken queryTokens[kQueryTile];
-  const int D = p.D, ld = D + 1;
-  float* qs = smem;
-  float* ks = qs + kQueryTile * ld;
-  float* vs = ks + kKeyTile * ld;
-  int* keyPos = reinterpret_cast<int*>(vs + kKeyTile * ld);
+  const int D = p.D;
+  const cuda::WarpAttentionSmem sm(smem, D);
+  int* keyPos = reinterpret_cast<int*>(sm.extra());
   int* keyAllowed = keyPos + kKeyTile;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
 
@@ -103,39 +152,12 @@ __global__ void chunkKernel(ChunkParams p, const typename Storage<T>::type* qk, 
   __syncthreads();
   for (int idx = threadIdx.x; idx < rows * D; idx += blockDim.x) {
     const int r = idx / D, d = idx % D, pos = queryTokens[r].pos;
-    qs[r * ld + d] = pos < p.L ? Storage<T>::load(qk[p.layout.row(bh, pos) + d]) : 0.0f;
+    sm.q[r * sm.ld + d] = pos < p.L ? Storage<T>::load(qk[p.layout.row(bh, pos) + d]) : 0.0f;
   }
 
   cuda::OnlineRow acc[kRowsPerWarp];
-  const int64_t K = lsh::keysPerQuery(g);
-  for (int64_t j0 = 0; j0 < K; j0 += kKeyTile) {
-    const int n = int(min(int64_t(kKeyTile), K - j0));
-    __syncthreads();  // the previous tile has been read (and the queries written)
-    if (threadIdx.x < n) {
-      const int pos = lsh::slotToken(sortedRow, lsh::keySlot(g, chunk, j0 + threadIdx.x), p.Lp).pos;
-      keyPos[threadIdx.x] = pos;
-      keyAllowed[threadIdx.x] = lsh::firstAllowedQuery(pos, lsh::isPaddingToken(maskRow, pos, p.L), p.causal);
-    }
-    __syncthreads();
-    for (int idx = threadIdx.x; idx < n * D; idx += blockDim.x) {
-      const int r = idx / D, d = idx % D, pos = keyPos[r];
-      ks[r * ld + d] = keys[(bh * p.Lp + pos) * D + d];
-      vs[r * ld + d] = pos < p.L ? Storage<T>::load(v[p.layout.row(bh, pos) + d]) : 0.0f;
-    }
-    __syncthreads();
-#pragma unroll
-    for (int rr = 0; rr < kRowsPerWarp; ++rr) {
-      const int r = warp * kRowsPerWarp + rr;
-      if (r >= rows) break;
-      float score = -INFINITY;
-      if (lane < n) {
-        float dot = 0.0f;
-        for (int d = 0; d < D; ++d) dot += qs[r * ld + d] * ks[lane * ld + d];
-        score = lsh::maskedScore(dot, queryTokens[r].pos, keyPos[lane], keyAllowed[lane], p.maskValues);
-      }
-      acc[rr].addTile(score, lane < n, n, vs, ld, D);  // masked keys are present (-1e9), as in Reformer
-    }
-  }
+  const ChunkKeys<T> chunkKeys{p, keys, v, sortedRow, maskRow, bh, lsh::keysPerQuery(g), chunk, keyPos, keyAllowed};
+  cuda::warpAttentionMainloop(sm, D, chunkKeys, LshMask{p, queryTokens, keyPos, keyAllowed, rows}, acc);
 
 #pragma unroll
   for (int rr = 0; rr < kRowsPerWarp; ++rr) {
@@ -188,6 +210,14 @@ float* scratchFloats(int device, int64_t count, CudaScratch& scratch) {
 }
 
 int rowWarpBlocks(int64_t rows) { return int((rows + kRowWarpsPerBlock - 1) / kRowWarpsPerBlock); }
+
+template <DType T, class K>
+void normalizeKeys(cudaStream_t stream, int64_t heads, const HeadLayout& layout, int Lp, bool normalize,
+                   const void* source, K* keys) {
+  cuda::launchKernel<normalizeKeysKernel<T, K>>(rowWarpBlocks(heads * Lp), kRowWarpsPerBlock * kWarp, 0, stream,
+      heads, layout, Lp, normalize, static_cast<const typename Storage<T>::type*>(source), keys);
+  SA_CUDA_CHECK_LAUNCH("chunked attention");
+}
 
 // The key width sortByBucketCuda needs for buckets in [0, maxBucket]: at least 1 bit, and
 // below 32 since bucket ids are non-negative int32 values.
@@ -242,24 +272,22 @@ void runChunks(cudaStream_t stream, int device, const ChunkJob& j, CudaScratch& 
   float* roundLse = j.rounds > 1 ? scratchFloats(device, j.heads * j.rounds * L, scratch) : nullptr;
   if (lshChunkMmaSupports(T, D, j.queries, j.v, j.out)) {  // half precision at D = 64, 128: tensor cores
     scratch.push_back(cuda::allocate(device, size_t(j.heads * j.Lp * D) * sizeof(E)));
-    void* keys = scratch.back().get();
-    lshNormalizeKeysMma(stream, T, j.heads, j.layout, j.Lp, j.normalizeKeys, j.keySource, keys);
+    E* keys = static_cast<E*>(scratch.back().get());
+    normalizeKeys<T>(stream, j.heads, j.layout, j.Lp, j.normalizeKeys, j.keySource, keys);
     lshChunkMma(stream, T,
                 LshChunkMmaArgs{j.heads, j.layout.H, L, j.Lp, D, j.layout, j.geometry, j.causal,
                                 chunkMaskValues(true, j.selfMask), j.rounds, j.queries, keys, j.v, j.sorted,
                                 j.paddingMask, j.out, roundOut, roundLse});
   } else {
     float* keys = scratchFloats(device, j.heads * j.Lp * D, scratch);
-    cuda::launchKernel<normalizeKeysKernel<T>>(rowWarpBlocks(j.heads * j.Lp), kRowWarpsPerBlock * kWarp, 0, stream,
-        j.heads, j.layout, j.Lp, j.normalizeKeys, static_cast<const E*>(j.keySource), keys);
-    SA_CUDA_CHECK_LAUNCH("chunked attention");
+    normalizeKeys<T>(stream, j.heads, j.layout, j.Lp, j.normalizeKeys, j.keySource, keys);
     const ChunkParams params{j.layout, j.layout.H, L, j.Lp, D, j.geometry, j.causal,
                              chunkMaskValues(T != DType::Float32, j.selfMask), j.rounds};
-    const size_t shared = size_t(kQueryTile + 2 * kKeyTile) * (D + 1) * sizeof(float) + 2 * kKeyTile * sizeof(int);
+    const size_t shared = cuda::WarpAttentionSmem::bytes(D) + 2 * kKeyTile * sizeof(int);
     SA_CUDA_TRY(cudaFuncSetAttribute(chunkKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)),
                 "chunked attention");
     const int64_t blocks = j.heads * j.geometry.nChunks * ((j.geometry.chunkLength + kQueryTile - 1) / kQueryTile);
-    cuda::launchKernel<chunkKernel<T>>(unsigned(blocks), kWarps * kWarp, shared, stream,
+    cuda::launchKernel<chunkKernel<T>>(unsigned(blocks), cuda::kAttentionWarps * kWarp, shared, stream,
         params, static_cast<const E*>(j.queries), keys, static_cast<const E*>(j.v), j.sorted, j.paddingMask,
         static_cast<E*>(j.out), roundOut, roundLse);
     SA_CUDA_CHECK_LAUNCH("chunked attention");

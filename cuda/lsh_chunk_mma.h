@@ -1,6 +1,6 @@
 // LSH chunked attention on tensor cores (cuda/lsh_chunk_mma.cu), used by lshAttentionCuda for
-// the shapes it covers; the hashing, the sort and the combination of rounds are shared with
-// the general path of cuda/lsh_attention.cu.
+// the shapes it covers; the hashing, the sort, the key normalisation and the combination of
+// rounds are shared with the general path of cuda/lsh_attention.cu.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -20,7 +20,7 @@ struct LshChunkMmaArgs {
   lsh::MaskValues maskValues;
   int rounds;                  // 1: rows go to out; else to roundOut and roundLse
   const void* qk;              // [B, H, L, D] queries (Reformer's local attention: q)
-  const void* keys;            // [B, H, Lp, D] keys in qk's dtype (lshNormalizeKeysMma)
+  const void* keys;            // [B, H, Lp, D] keys in qk's dtype (normalizeKeysKernel, cuda/lsh_attention.cu)
   const void* v;               // [B, H, L, D]
   const int32_t* sorted;       // [B, H, nChunks * chunkLength], or null on the standard path
   const int32_t* paddingMask;  // [B, L] or null
@@ -31,11 +31,6 @@ struct LshChunkMmaArgs {
 
 // float16 / bfloat16, D = 64 or 128, 16-byte aligned tensors, compute capability >= 8.
 bool lshChunkMmaSupports(DType dtype, int D, const void* qk, const void* v, const void* out);
-
-// keys [heads, Lp, D] in dtype: n(x[t]) (docs/semantics.md 1.6), or x[t] / sqrt(D) when !normalize
-// (Reformer's local attention), for t < L; zero rows after. x: rows of `layout`.
-void lshNormalizeKeysMma(cudaStream_t stream, DType dtype, int64_t heads, const HeadLayout& layout, int Lp,
-                         bool normalize, const void* x, void* keys);
 
 void lshChunkMma(cudaStream_t stream, DType dtype, const LshChunkMmaArgs& args);
 

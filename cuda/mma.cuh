@@ -62,25 +62,27 @@ __device__ __forceinline__ void copyAsyncWait() {
   ptx::cpAsyncWait<Pending>();
 }
 
-// Copies rows [0, rows) of a global tile of W-element rows, `ld` elements apart (a multiple of
-// 8, so that every row stays 16-byte aligned), into a padded shared tile with all threads of
-// the block; rows >= validRows are zero-filled.
-template <int W, int Rows, int Threads>
-__device__ __forceinline__ void loadTileAsync(uint16_t* smem, const uint16_t* gmem, int64_t ld, int validRows) {
+// The one tile copier of these kernels: copies rows rowOf(0..Rows) of a global array of
+// W-element rows, `ld` elements apart (a multiple of 8, so that every row stays 16-byte
+// aligned), into a padded shared tile with all Threads threads of the block; rowOf(r) < 0
+// zero-fills row r. Thread threadIdx.x copies chunks threadIdx.x, threadIdx.x + Threads, ...
+// of the tile (ownChunksNonFinite in cuda/mma_masked_values.cuh reads back the same ones).
+template <int W, int Rows, int Threads, class RowOf>
+__device__ __forceinline__ void copyRowsAsync(uint16_t* smem, const uint16_t* gmem, int64_t ld, RowOf rowOf) {
   using Tile = PaddedTile<W>;
   static_assert(Rows * Tile::kChunks % Threads == 0, "every thread copies the same number of chunks");
 #pragma unroll
   for (int i = 0; i < Rows * Tile::kChunks / Threads; ++i) {
     const int idx = i * Threads + int(threadIdx.x), r = idx / Tile::kChunks, c = idx % Tile::kChunks;
-    const bool valid = r < validRows;
-    copyAsync16(smem + Tile::offset(r, c), gmem + (valid ? r * ld + c * kChunk : 0), valid);
+    const int row = rowOf(r);
+    copyAsync16(smem + Tile::offset(r, c), gmem + (row >= 0 ? row * ld + c * kChunk : 0), row >= 0);
   }
 }
 
-// Same for a contiguous [rows, W] tile.
+// Rows [0, validRows) of a global tile, `ld` elements apart; the rows after are zero-filled.
 template <int W, int Rows, int Threads>
-__device__ __forceinline__ void loadTileAsync(uint16_t* smem, const uint16_t* gmem, int validRows) {
-  loadTileAsync<W, Rows, Threads>(smem, gmem, int64_t(W), validRows);
+__device__ __forceinline__ void loadTileAsync(uint16_t* smem, const uint16_t* gmem, int64_t ld, int validRows) {
+  copyRowsAsync<W, Rows, Threads>(smem, gmem, ld, [validRows](int r) { return r < validRows ? r : -1; });
 }
 
 // Four 8x8 matrices of 16-bit values; lane l supplies the address of row l % 8 of matrix l / 8

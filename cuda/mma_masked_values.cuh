@@ -1,16 +1,16 @@
-// P·V over a key tile that has masked keys and a non-finite value, for the tensor-core kernels
-// (dense, banded). A masked key's probability is 0, but accumulateValues (cuda/mma_tile.cuh)
-// still multiplies its value row into every row of the product, and 0 · NaN and 0 · ±inf are
-// NaN: a NaN behind a causal mask, in padding or outside a window would reach queries that must
-// not see it. Such tiles are rare, so the kernels keep the plain product for every other tile:
+// P·V over a key tile that has masked keys and a non-finite value, for the tensor-core
+// mainloop (cuda/mma_attention.cuh, which decides when). A masked key's probability is 0, but
+// accumulateValues (cuda/mma_tile.cuh) still multiplies its value row into every row of the
+// product, and 0 · NaN and 0 · ±inf are NaN: a NaN behind a causal mask, in padding or outside
+// a window would reach queries that must not see it. Such tiles are rare, so the plain product
+// serves every other tile:
 //   1. each thread tells whether the value chunks it copied into the staged tile hold a NaN or
 //      an infinity (ownChunksNonFinite, after its cp.async copies have landed), and the block
-//      ORs that into the barrier that publishes the tile, only for tiles that mask keys;
+//      ORs that, only for tiles that mask keys;
 //   2. for a tile that has both, each warp stages its rows' probabilities in shared memory,
 //      a masked key's as -0 (no probability is negative: it marks "not seen"), and sums
-//      P·V in float32 over the seen keys only (stageProbabilities, accumulateStagedValues).
-//      Staging frees the score registers first: the kernels run at the register limit (the
-//      banded kernel even defers such tiles to a pass after its main loop).
+//      P·V in float32 over the seen keys only (stageProbabilities, accumulateStagedValues),
+//      in a pass after the main loop, which runs at the register limit.
 // The probabilities are rounded to the operand type as mma.sync sees them, so that the result
 // differs from the plain product only in the order of the float32 additions.
 #pragma once
@@ -30,7 +30,7 @@ __device__ __forceinline__ bool nonFinite16(uint32_t bits) {
 }
 
 // Whether the chunks of a padded [Rows][W] tile that this thread copied (the chunks
-// loadTileAsync and gatherTileAsync give thread threadIdx.x) hold a NaN or an infinity. Reads
+// copyRowsAsync gives thread threadIdx.x) hold a NaN or an infinity. Reads
 // only the thread's own copies, so it is valid as soon as they have landed (copyAsyncWait),
 // before any barrier. Zero-filled rows count as finite.
 template <DType T, int W, int Rows, int Threads>

@@ -74,6 +74,23 @@ struct OnlineSoftmax {
       }
   }
 
+  // Turns raw scores into probabilities relative to the running max as it stands, leaving the
+  // sums alone: for a tile whose P·V is summed after the last update (cuda/mma_attention.cuh),
+  // whose probabilities the sums already hold.
+  template <int NTiles>
+  __device__ __forceinline__ void exponentiate(float (&s)[MTiles][NTiles][4], float scaleLog2) const {
+#pragma unroll
+    for (int m = 0; m < MTiles; ++m)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const float base = max[m][h] == -INFINITY ? 0.0f : max[m][h];  // as in update
+#pragma unroll
+        for (int n = 0; n < NTiles; ++n)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) s[m][n][2 * h + e] = fastExp2(fmaf(s[m][n][2 * h + e], scaleLog2, -base));
+      }
+  }
+
   // 1 / (sum of the row over the quad); 0 for a row that saw no key, so that it comes out 0.
   __device__ __forceinline__ float inverseSum(int m, int h) const {
     const float total = quadSum(sum[m][h]);

@@ -42,16 +42,11 @@ struct QueryFragments<D, MTiles, false> {
   }
 };
 
-// sc[m][n] = Q rows (m-tile m) · K rows 8n..8n+7 of the staged key tile ks [NTiles * 8][D].
+// sc[m][n] += Q rows (m-tile m) · K rows 8n..8n+7 of the staged key tile ks [NTiles * 8][D]:
+// the product loop of every tensor-core kernel (a linear layer's rows of x are its queries).
 template <DType T, int D, int MTiles, int NTiles, class Query>
-__device__ __forceinline__ void computeScores(float (&sc)[MTiles][NTiles][4], const Query& query, const uint16_t* ks,
-                                              int lane) {
-#pragma unroll
-  for (int m = 0; m < MTiles; ++m)
-#pragma unroll
-    for (int n = 0; n < NTiles; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) sc[m][n][e] = 0.0f;
+__device__ __forceinline__ void accumulateScores(float (&sc)[MTiles][NTiles][4], const Query& query,
+                                                 const uint16_t* ks, int lane) {
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
     uint32_t a[MTiles][4];
@@ -68,6 +63,19 @@ __device__ __forceinline__ void computeScores(float (&sc)[MTiles][NTiles][4], co
       }
     }
   }
+}
+
+// sc[m][n] = Q rows (m-tile m) · K rows 8n..8n+7.
+template <DType T, int D, int MTiles, int NTiles, class Query>
+__device__ __forceinline__ void computeScores(float (&sc)[MTiles][NTiles][4], const Query& query, const uint16_t* ks,
+                                              int lane) {
+#pragma unroll
+  for (int m = 0; m < MTiles; ++m)
+#pragma unroll
+    for (int n = 0; n < NTiles; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) sc[m][n][e] = 0.0f;
+  accumulateScores<T, D>(sc, query, ks, lane);
 }
 
 // The softmax needs a positive scale (cuda/mma_softmax.cuh): for a negative one the query tile

@@ -34,8 +34,10 @@ struct OnlineRow {
   float acc[kMaxDPerLane] = {};
 
   // Adds a tile of up to 32 keys: lane j holds key j's score and whether it is present (lanes
-  // j >= nKeys must be absent); values[j * ldv + d] is key j's value row in shared memory.
-  __device__ __forceinline__ void addTile(float score, bool present, int nKeys, const float* values, int ldv, int D) {
+  // j >= nKeys must be absent); value(j, d) is feature d of key j's value row, as float (a row
+  // staged in shared memory, or read from global memory in its storage type).
+  template <class Value>
+  __device__ __forceinline__ void addTile(float score, bool present, int nKeys, Value value, int D) {
     const unsigned presentKeys = __ballot_sync(0xffffffffu, present);
     if (presentKeys == 0) return;  // nothing visible in this tile
     const float newMax = fmaxf(max, warpMax(present ? score : -INFINITY));
@@ -48,13 +50,16 @@ struct OnlineRow {
     for (int j = 0; j < nKeys; ++j) {
       if (!((presentKeys >> j) & 1u)) continue;  // warp-uniform
       const float pj = __shfl_sync(0xffffffffu, p, j);
-      const float* vrow = values + j * ldv;
 #pragma unroll
       for (int i = 0; i < kMaxDPerLane; ++i) {
         const int d = threadIdx.x % kWarp + kWarp * i;
-        if (d < D) acc[i] += pj * vrow[d];
+        if (d < D) acc[i] += pj * value(j, d);
       }
     }
+  }
+  // The same with the tile's value rows in shared memory, values[j * ldv + d].
+  __device__ __forceinline__ void addTile(float score, bool present, int nKeys, const float* values, int ldv, int D) {
+    addTile(score, present, nKeys, [values, ldv](int j, int d) { return values[j * ldv + d]; }, D);
   }
 };
 
