@@ -9,7 +9,7 @@ import {
 import { emulatedCuda, forEachDevice, iterationsOn, tensorOn } from './helpers/devices.js';
 import { sanitized } from './helpers/env.js';
 import { Rand } from './helpers/fuzz.js';
-import { mainThreadTimes } from './helpers/main-thread.js';
+import { mainThreadTimes, worstTickGap } from './helpers/main-thread.js';
 import { settleGarbage } from './helpers/memory.js';
 import { randn } from './helpers/random.js';
 
@@ -72,23 +72,6 @@ async function bytesOf(t: Tensor): Promise<Uint8Array> {
   const data = await t.data();
   t.dispose();
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-}
-
-/** Longest gap between ticks of a 2 ms interval while `work` runs. */
-async function worstTickGap<T>(work: () => Promise<T>): Promise<{ result: T; worst: number; ticks: number }> {
-  let worst = 0, last = performance.now(), ticks = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last);
-    last = now;
-    ticks++;
-  }, 2);
-  try {
-    const result = await work();
-    return { result, worst: Math.max(worst, performance.now() - last), ticks };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 describe('concurrency', () => {
