@@ -254,10 +254,11 @@ describe('native layer guard', () => {
   });
 
   describe('options and cancel tokens', () => {
-    it('denseAttention needs a numeric float32 scale and a boolean causal', () => {
+    // What no memory access depends on (the value of a scale or an eps) is lib/'s to check, once:
+    // the binding only requires the option to be there with its type.
+    it('denseAttention needs a numeric scale and a boolean causal', () => {
       for (const opts of [null, 7, {}, { scale: '1', causal: false }, { scale: 1 }, { scale: 1, causal: 1 },
-        { scale: NaN, causal: false, layout: 'bhld' }, { scale: Infinity, causal: false, layout: 'bhld' },
-      { scale: 1e39, causal: false, layout: 'bhld' }, { scale: 1, causal: false }, { scale: 1, causal: false, layout: 'bhdl' },
+        { scale: 1, causal: false }, { scale: 1, causal: false, layout: 'bhdl' },
       { scale: 1, causal: false, layout: 'blhd' }, { scale: 1, causal: false, layout: 'blhd', heads: 0 }])
         expectThrowsCleanly(() => call('denseAttention', VALID.denseAttention(), opts));
     });
@@ -265,10 +266,10 @@ describe('native layer guard', () => {
       for (const opts of [null, {}, { layout: 'other' }, { layout: 1 }])
         expectThrowsCleanly(() => call('axialPositionEncoding', VALID.axialPositionEncoding(), opts));
     });
-    it('localAttention needs integer window sides within range and a finite float32 scale', () => {
+    it('localAttention needs integer window sides within range and a numeric scale', () => {
       for (const opts of [null, {}, { left: 1, right: 2 }, { left: -1, right: 2, scale: 1 }, { left: 1.5, right: 2, scale: 1 },
         { left: 1e300, right: 2, scale: 1 }, { left: NaN, right: 2, scale: 1 }, { left: 1, right: '2', scale: 1 },
-        { left: 1, right: 2, scale: Infinity, layout: 'bhld' }, { left: 1, right: 2, scale: 1 }])
+        { left: 1, right: 2, scale: '1', layout: 'bhld' }, { left: 1, right: 2, scale: 1 }])
         expectThrowsCleanly(() => call('localAttention', VALID.localAttention(), opts));
     });
     it('localAttention needs the global projections as an object of three tensors', () => {
@@ -299,9 +300,9 @@ describe('native layer guard', () => {
         { length: 1.5 }, { blocks: 2 ** 40 }, { dstStride: NaN }, { srcOffset: undefined }])
         expectThrowsCleanly(() => call('copyBlocks', VALID.copyBlocks(), { ...DEFAULT_OPTIONS.copyBlocks, ...change }));
     });
-    it('rejects unknown activations and negative or non-finite eps', () => {
+    it('rejects unknown activations and a missing or non-numeric eps', () => {
       for (const opts of [null, {}, { fn: 'swish' }, { fn: 1 }]) expectThrowsCleanly(() => call('activation', VALID.activation(), opts));
-      for (const opts of [null, {}, { eps: -1 }, { eps: NaN }, { eps: 1e39 }]) expectThrowsCleanly(() => call('layerNorm', VALID.layerNorm(), opts));
+      for (const opts of [null, {}, { eps: '1e-5' }]) expectThrowsCleanly(() => call('layerNorm', VALID.layerNorm(), opts));
     });
     it('rejects embedding ids outside the table without reading outside it', async () => {
       for (const bad of [-1, 3, 2 ** 31 - 1, -(2 ** 31)]) {
