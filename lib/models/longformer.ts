@@ -13,7 +13,7 @@ import { checkTensor, describe, shapeText } from '../validate.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { activationOf, ConfigReader, type ActivationName, type ConfigValues } from './config.js';
 import {
-  adoptWeights, checkPlacement, Scope, WeightOwner, WeightReader, type Placement, type PlacementOptions, type WeightMap,
+  adoptWeights, checkPlacement, Scope, WeightOwner, WeightReader, withWeightReader, type Placement, type PlacementOptions, type WeightMap,
 } from './weights.js';
 
 /** LongformerConfig's defaults (configuration_longformer.py), for keys a config.json leaves out. */
@@ -139,18 +139,14 @@ export class LongformerSelfAttention extends WeightOwner {
     if (hidden % heads !== 0) throw c.unsupported('hidden_size', hidden, `must be a multiple of num_attention_heads (${heads})`);
     const layer = opts.layer ?? 0;
     const window = attentionWindow(c, layer, Array.isArray(c.raw('attention_window')) ? (c.raw('attention_window') as unknown[]).length : 1);
-    const reader = new WeightReader(weights, opts.prefix ?? '', checkPlacement(FN, opts));
-    try {
+    return withWeightReader(FN, weights, opts, async (reader) => {
       const p: AttentionProjections = {
         query: await projection(reader, 'query', hidden, hidden), key: await projection(reader, 'key', hidden, hidden),
         value: await projection(reader, 'value', hidden, hidden), queryGlobal: await projection(reader, 'query_global', hidden, hidden),
         keyGlobal: await projection(reader, 'key_global', hidden, hidden), valueGlobal: await projection(reader, 'value_global', hidden, hidden),
       };
       return new LongformerSelfAttention(reader, heads, hidden, window, p);
-    } catch (error) {
-      reader.dispose();
-      throw error;
-    }
+    });
   }
 
   /** hidden [B, L, hidden] -> [B, L, hidden]; padding rows are 0. */

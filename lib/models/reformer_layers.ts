@@ -9,7 +9,7 @@ import { Tensor } from '../tensor.js';
 import { checkTensor, describe, shapeText } from '../validate.js';
 import { ConfigReader, type ConfigValues } from './config.js';
 import {
-  checkPlacement, Scope, WeightOwner, WeightReader, type Placement, type PlacementOptions, type WeightMap,
+  Scope, WeightOwner, WeightReader, withWeightReader, type Placement, type PlacementOptions, type WeightMap,
 } from './weights.js';
 
 /** ReformerConfig's defaults (configuration_reformer.py), for keys a config.json leaves out. */
@@ -130,15 +130,11 @@ export class ReformerLSHSelfAttention extends WeightOwner {
     const { hidden, heads, headSize } = attentionShape(c);
     const hashSeed = c.optionalInt('hash_seed');
     if (hashSeed !== null && hashSeed > 2 ** 32 - 1) throw c.unsupported('hash_seed', hashSeed, 'expected an integer below 2^32');
-    const reader = new WeightReader(weights, opts.prefix ?? '', checkPlacement(FN, opts));
-    try {
+    return withWeightReader(FN, weights, opts, async (reader) => {
       const queryKey = await reader.get('query_key.weight', [heads * headSize, hidden]);
       const value = await reader.get('value.weight', [heads * headSize, hidden]);
       return new ReformerLSHSelfAttention(reader, c, queryKey, value);
-    } catch (error) {
-      reader.dispose();
-      throw error;
-    }
+    });
   }
 
   /** hidden [B, L, hidden] -> [B, L, H·D]. */
@@ -205,15 +201,11 @@ export class ReformerLocalSelfAttention extends WeightOwner {
     checkOptionsObject(FN, opts);
     const c = reformerConfig(opts.config, FN);
     const { hidden, heads, headSize } = attentionShape(c);
-    const reader = new WeightReader(weights, opts.prefix ?? '', checkPlacement(FN, opts));
-    try {
+    return withWeightReader(FN, weights, opts, async (reader) => {
       const shape = [heads * headSize, hidden];
       const w = { query: await reader.get('query.weight', shape), key: await reader.get('key.weight', shape), value: await reader.get('value.weight', shape) };
       return new ReformerLocalSelfAttention(reader, c, w);
-    } catch (error) {
-      reader.dispose();
-      throw error;
-    }
+    });
   }
 
   /** hidden [B, L, hidden] -> [B, L, H·D]. */
@@ -271,15 +263,11 @@ export class AxialPositionEmbeddings extends WeightOwner {
     const [d0, d1] = c.intList('axial_pos_embds_dim', 2, 0) as [number, number];
     const hidden = c.int('hidden_size', 1);
     if (d0 + d1 !== hidden) throw c.unsupported('axial_pos_embds_dim', [d0, d1], `the dimensions must add up to hidden_size (${hidden})`);
-    const reader = new WeightReader(weights, opts.prefix ?? '', checkPlacement(FN, opts));
-    try {
+    return withWeightReader(FN, weights, opts, async (reader) => {
       const w0 = await reader.get('weights.0', [l0, 1, d0], [l0, d0]);
       const w1 = await reader.get('weights.1', [1, l1, d1], [l1, d1]);
       return new AxialPositionEmbeddings(reader, [l0, l1], [d0, d1], [w0, w1]);
-    } catch (error) {
-      reader.dispose();
-      throw error;
-    }
+    });
   }
 
   /** [B, L, d0 + d1] on the module's device. */

@@ -112,6 +112,21 @@ export class WeightReader {
 }
 
 /**
+ * @internal Builds a module from `weights` under `prefix` through one reader, which the
+ * module then owns; if building fails, the reader frees what it had read and the error goes on.
+ */
+export async function withWeightReader<T>(fn: string, weights: WeightMap, opts: PlacementOptions & { prefix?: string },
+  build: (reader: WeightReader) => Promise<T>): Promise<T> {
+  const reader = new WeightReader(weights, opts.prefix ?? '', checkPlacement(fn, opts));
+  try {
+    return await build(reader);
+  } catch (error) {
+    reader.dispose();
+    throw error;
+  }
+}
+
+/**
  * @internal For modules built from weights they load themselves (fromPretrained): the
  * tensors the readers use as they are become theirs, freed with the module; every other
  * tensor of `weights` is freed now.
